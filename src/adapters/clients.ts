@@ -1,0 +1,46 @@
+/**
+ * AWS SDK clients, created once per container and shared by the adapters. Endpoints come from
+ * the SDK's own configuration (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SESV2,
+ * AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL_EVENTBRIDGE, ...), which is how the local runtime
+ * and the tests point the real clients at local peers. Tests may inject their own.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+
+export interface AwsClients {
+  dynamodb: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  ses: SESv2Client;
+  sns: SNSClient;
+  eventBridge: EventBridgeClient;
+}
+
+let clients: AwsClients | undefined;
+
+export function createClients(): AwsClients {
+  // Retries with backoff are the SDK's standard mode; throttling and 5xx are retried there first.
+  const common = { maxAttempts: 4, retryMode: 'standard' as const };
+  const dynamodb = new DynamoDBClient(common);
+  return {
+    dynamodb,
+    doc: DynamoDBDocumentClient.from(dynamodb, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    }),
+    ses: new SESv2Client(common),
+    sns: new SNSClient(common),
+    eventBridge: new EventBridgeClient(common),
+  };
+}
+
+export function awsClients(): AwsClients {
+  clients ??= createClients();
+  return clients;
+}
+
+/** For tests: replace (or with no argument, drop) the shared clients. */
+export function setAwsClients(next?: AwsClients): void {
+  clients = next;
+}

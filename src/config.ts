@@ -1,0 +1,72 @@
+/**
+ * Runtime configuration of the handlers, read once per container from the environment and
+ * validated: a bad setting fails the cold start with the setting's name, never a half-working
+ * function. The same variables are set by the CDK stack and by the local runtime.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const RuntimeConfig = z.object({
+  /** The single DynamoDB table. */
+  TABLE_NAME: z.string().min(1),
+  /** EventBridge bus for outbound bank.alerting events. */
+  EVENT_BUS_NAME: z.string().min(1).default('default'),
+  /** Base of action links; the token is appended. Must be https in AWS. */
+  ACTION_BASE_URL: z.url().default('https://alerts.example-bank.jp/a/'),
+  /** SES v2 sender identity (address on a verified domain). */
+  SES_FROM_ADDRESS: z.email().default('alerts@example-bank.jp'),
+  /** Reply-To for alerts: where email replies land (SES receipt rule). */
+  SES_REPLY_TO_ADDRESS: z.email().default('reply@alerts.example-bank.jp'),
+  SES_CONFIGURATION_SET: z.string().default(''),
+  /** SMS origination identity (sender id / number); empty = account default. */
+  SMS_ORIGINATION_NUMBER: z.string().default(''),
+  SMS_SENDER_ID: z.string().default(''),
+  /** Action tokens expire after this many days. */
+  TOKEN_TTL_DAYS: positiveInt.default(7),
+  /**
+   * Pepper for token hashes. Locally a variable; in AWS the secret's ARN, read from Secrets
+   * Manager at cold start. One of the two must be set.
+   */
+  TOKEN_PEPPER: z.string().min(32).optional(),
+  TOKEN_PEPPER_SECRET_ARN: z.string().optional(),
+  /** New links are PENDING for this many hours. */
+  HOLD_WINDOW_HOURS: positiveInt.default(24),
+  /** Debits through a PENDING link above this (minor units, JPY) get HOLD. */
+  HOLD_LIMIT_MINOR: z.coerce.number().int().nonnegative().default(10_000),
+  /** A send claim older than this is stale: its attempt crashed or timed out. */
+  SEND_CLAIM_STALE_SECONDS: positiveInt.default(120),
+  /** Minutes after which an alert that reached no channel is reported undelivered. */
+  UNDELIVERED_AFTER_MINUTES: positiveInt.default(15),
+  /** Local mode: API key for /v1/authorize and the operations API (IAM in AWS). */
+  LOCAL_API_KEY: z.string().optional(),
+});
+export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function parseRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  const result = RuntimeConfig.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const cfg = result.data;
+  if (!cfg.TOKEN_PEPPER && !cfg.TOKEN_PEPPER_SECRET_ARN) {
+    throw new ConfigError('invalid configuration: TOKEN_PEPPER or TOKEN_PEPPER_SECRET_ARN must be set');
+  }
+  return cfg;
+}
+
+let cached: RuntimeConfig | undefined;
+/** The container's configuration, parsed on first use. */
+export function runtimeConfig(): RuntimeConfig {
+  cached ??= parseRuntimeConfig(process.env);
+  return cached;
+}
+/** Tests change the environment between cases. */
+export function resetRuntimeConfig(): void {
+  cached = undefined;
+}

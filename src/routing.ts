@@ -1,0 +1,67 @@
+/**
+ * The one routing table: which events go to which function. The CDK stack turns each entry into
+ * an EventBridge rule (with an SQS buffer where `via` is 'sqs'); the local runtime's event bus
+ * routes with the same entries, so local and AWS cannot drift apart.
+ */
+import { CORE_SOURCE, coreEventNames } from '../events/core.ts';
+
+/** Every Lambda entry point: functions/<name>/handler.ts. */
+export const functionNames = [
+  'alert',
+  'action',
+  'authorize',
+  'ops',
+  'sms-reply',
+  'email-reply',
+  'delivery',
+  'campaign',
+] as const;
+export type FunctionName = (typeof functionNames)[number];
+
+export interface Route {
+  /** Rule name, stable: it names the EventBridge rule and its queue. */
+  readonly name: string;
+  readonly source: string;
+  readonly detailTypes: readonly string[];
+  readonly target: FunctionName;
+  /** 'sqs': rule -> SQS queue (with DLQ) -> function in batches; 'direct': rule -> function. */
+  readonly via: 'sqs' | 'direct';
+  /** Receives before a message goes to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+}
+
+export const routes: readonly Route[] = [
+  {
+    name: 'CoreEventsToAlert',
+    source: CORE_SOURCE,
+    detailTypes: coreEventNames,
+    target: 'alert',
+    via: 'sqs',
+    maxReceiveCount: 5,
+  },
+];
+
+/** EventBridge pattern matching for the fields the routes use (source and detail-type). */
+export function routesFor(source: string, detailType: string): Route[] {
+  return routes.filter((r) => r.source === source && r.detailTypes.includes(detailType));
+}
+
+/**
+ * HTTP routes: API Gateway (HTTP API) in AWS, the local HTTP server locally. Paths use API
+ * Gateway's `{param}` syntax; `auth` says who may call.
+ */
+export interface HttpRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly target: FunctionName;
+  /** public: customers' browsers; iam: the core bank (SigV4); operator: the operations console. */
+  readonly auth: 'public' | 'iam' | 'operator';
+}
+
+export const httpRoutes: readonly HttpRoute[] = [
+  { method: 'GET', path: '/a/{token}', target: 'action', auth: 'public' },
+  { method: 'POST', path: '/a/{token}', target: 'action', auth: 'public' },
+  { method: 'POST', path: '/v1/authorize', target: 'authorize', auth: 'iam' },
+  { method: 'GET', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
+  { method: 'POST', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
+];

@@ -1,0 +1,57 @@
+/** Links between an account and an e-payment service or cardless-ATM app. */
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { db, tableName, isConditionFailure } from './db.ts';
+import { key } from './table.ts';
+import type { LinkRecord } from './types.ts';
+
+/** Audience index attributes: present only while the link is PENDING or ACTIVE (sparse). */
+export function audienceAttributes(l: Pick<LinkRecord, 'providerId' | 'accountId' | 'linkId'>) {
+  return { audiencePk: l.providerId, audienceSk: `${l.accountId}#${l.linkId}` };
+}
+
+/** Records a new link as PENDING. The same link seen again (redelivery) changes nothing. */
+export async function createLink(link: Omit<LinkRecord, 'state' | 'version' | 'updatedAt'>, now = new Date()): Promise<boolean> {
+  const record: LinkRecord = { ...link, state: 'PENDING', version: 0, updatedAt: now.toISOString() };
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { ...key.link(link.accountId, link.linkId), ...record, ...audienceAttributes(link) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+export async function getLink(accountId: string, linkId: string, consistent = true): Promise<LinkRecord | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: key.link(accountId, linkId), ConsistentRead: consistent }));
+  if (!out.Item) return undefined;
+  const { pk: _pk, sk: _sk, audiencePk: _a, audienceSk: _s, ...rest } = out.Item;
+  return rest as LinkRecord;
+}
+
+export async function listLinks(accountId: string): Promise<LinkRecord[]> {
+  const items: LinkRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': key.account(accountId).pk, ':p': 'LINK#' },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const i of out.Items ?? []) {
+      const { pk: _pk, sk: _sk, audiencePk: _a, audienceSk: _s, ...rest } = i;
+      items.push(rest as LinkRecord);
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}

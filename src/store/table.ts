@@ -1,0 +1,89 @@
+/**
+ * The single table's shape: keys, sparse indexes and TTL. The CDK stack and the local runtime
+ * (and tests) both create the table from this, so they cannot disagree.
+ *
+ * Items (pk / sk):
+ *   CUST#{customerId}   / PROFILE                 customer projection (contacts, locale, prefs)
+ *   ACCT#{accountId}    / ACCOUNT                 account state ACTIVE | FROZEN, version
+ *   ACCT#{accountId}    / LINK#{linkId}           link PENDING | ACTIVE | REVOKED, holdUntil
+ *   ACCT#{accountId}    / ALERT#{alertId}         alert with per-channel delivery
+ *   CUST#{customerId}   / ALERT#{alertId}         alerts with no account (contact changes)
+ *   ACCT#{accountId}    / AUDIT#{iso time}#{id}   append-only audit entries
+ *   TOKEN#{hash}        / TOKEN                   action token (hash only), TTL
+ *   SEND#{alertId}#{channel}#{recipient} / SEND   per-recipient send ledger (claim, message id)
+ * Sparse GSIs (attribute present only on the items that belong in them):
+ *   ByPhone   phoneKey  = PHONE#{e164}            customer profiles, for SMS replies
+ *   ByEmail   emailKey  = EMAIL#{lowercased}      customer profiles, for email replies
+ *   Audience  audiencePk = {providerId}, audienceSk = {accountId}#{linkId}
+ *             links that are PENDING or ACTIVE: the campaign audience, scanned in parallel
+ */
+export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+export const TTL_ATTRIBUTE = 'ttl';
+
+export interface GsiDefinition {
+  readonly indexName: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  /** Attributes projected besides keys; 'ALL' copies the whole item. */
+  readonly projection: 'KEYS_ONLY' | 'ALL' | readonly string[];
+}
+
+export const GSIS: readonly GsiDefinition[] = [
+  { indexName: 'ByPhone', partitionKey: 'phoneKey', projection: ['customerId'] },
+  { indexName: 'ByEmail', partitionKey: 'emailKey', projection: ['customerId'] },
+  {
+    indexName: 'Audience',
+    partitionKey: 'audiencePk',
+    sortKey: 'audienceSk',
+    projection: ['accountId', 'linkId', 'providerId', 'providerName', 'state', 'customerId'],
+  },
+];
+
+export const key = {
+  customer: (customerId: string) => ({ pk: `CUST#${customerId}`, sk: 'PROFILE' }),
+  account: (accountId: string) => ({ pk: `ACCT#${accountId}`, sk: 'ACCOUNT' }),
+  link: (accountId: string, linkId: string) => ({ pk: `ACCT#${accountId}`, sk: `LINK#${linkId}` }),
+  alert: (owner: AlertOwner, alertId: string) => ({
+    pk: owner.accountId ? `ACCT#${owner.accountId}` : `CUST#${owner.customerId}`,
+    sk: `ALERT#${alertId}`,
+  }),
+  audit: (accountId: string, at: string, entryId: string) => ({ pk: `ACCT#${accountId}`, sk: `AUDIT#${at}#${entryId}` }),
+  token: (tokenHash: string) => ({ pk: `TOKEN#${tokenHash}`, sk: 'TOKEN' }),
+  send: (alertId: string, channel: string, recipient: string) => ({ pk: `SEND#${alertId}#${channel}#${recipient}`, sk: 'SEND' }),
+  phoneIndex: (e164: string) => `PHONE#${e164}`,
+  emailIndex: (email: string) => `EMAIL#${email.trim().toLowerCase()}`,
+} as const;
+
+export interface AlertOwner {
+  accountId?: string | undefined;
+  customerId: string;
+}
+
+/** Parameters for CreateTable (local runtime and tests); CDK builds the same from TABLE_KEYS/GSIS. */
+export function createTableInput(tableName: string) {
+  const attrs = new Set<string>([TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey]);
+  for (const g of GSIS) {
+    attrs.add(g.partitionKey);
+    if (g.sortKey) attrs.add(g.sortKey);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [...attrs].map((a) => ({ AttributeName: a, AttributeType: 'S' as const })),
+    KeySchema: [
+      { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: GSIS.map((g) => ({
+      IndexName: g.indexName,
+      KeySchema: [
+        { AttributeName: g.partitionKey, KeyType: 'HASH' as const },
+        ...(g.sortKey ? [{ AttributeName: g.sortKey, KeyType: 'RANGE' as const }] : []),
+      ],
+      Projection:
+        typeof g.projection === 'string'
+          ? { ProjectionType: g.projection }
+          : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...g.projection] },
+    })),
+  };
+}

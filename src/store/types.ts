@@ -1,0 +1,79 @@
+/** What the store keeps, as the domain sees it (without key attributes). */
+import type { Locale } from '../../events/core.ts';
+import type { TokenAction } from '../domain/tokens.ts';
+
+export type AccountState = 'ACTIVE' | 'FROZEN';
+export type LinkState = 'PENDING' | 'ACTIVE' | 'REVOKED';
+
+export interface CustomerRecord {
+  customerId: string;
+  displayName?: string;
+  email?: string;
+  phone?: string;
+  locale: Locale;
+  accountIds: string[];
+  preferences: {
+    withdrawals: 'ALL' | 'LINKED_AND_CARDLESS' | 'ABOVE_THRESHOLD';
+    withdrawalThreshold: number;
+    marketingOptOut: boolean;
+  };
+  /** Addresses/numbers suppressed after hard bounces or complaints. */
+  suppressedEmail?: boolean;
+  suppressedPhone?: boolean;
+  profileOccurredAt: string;
+  updatedAt: string;
+}
+
+export interface AccountRecord {
+  accountId: string;
+  customerId: string;
+  last4: string;
+  state: AccountState;
+  version: number;
+  updatedAt: string;
+}
+
+export interface LinkRecord {
+  accountId: string;
+  linkId: string;
+  customerId: string;
+  providerId: string;
+  providerName: string;
+  linkType: 'EPAY' | 'CARDLESS_ATM';
+  state: LinkState;
+  createdAt: string;
+  /** End of the hold window: PENDING counts as ACTIVE after it. */
+  holdUntil: string;
+  version: number;
+  updatedAt: string;
+}
+
+export interface TokenRecord {
+  tokenHash: string;
+  accountId: string;
+  customerId: string;
+  alertId: string;
+  actions: TokenAction[];
+  issuedAt: string;
+  expiresAt: string;
+  /** actionKey -> ISO time it was used. */
+  used: Record<string, string>;
+}
+
+export interface AuditEntry {
+  accountId: string;
+  at: string;
+  entryId: string;
+  /** freezeAccount, revokeLink, confirmLink, unfreezeAccount, ... */
+  action: string;
+  actor: 'CUSTOMER_WEB' | 'CUSTOMER_SMS_REPLY' | 'CUSTOMER_EMAIL_REPLY' | 'OPERATOR' | 'SYSTEM';
+  alertId?: string;
+  /** First 8 characters of the token hash: identifies the token without being usable. */
+  tokenRef?: string;
+  operatorId?: string;
+  approverId?: string;
+  verificationRef?: string;
+  target: string;
+  oldState: string;
+  newState: string;
+}
