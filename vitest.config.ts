@@ -9,6 +9,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: more workers only contend for them (and for DynamoDB Local).
     maxWorkers: 2,
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
