@@ -11,7 +11,7 @@ export function auditPut(entry: Omit<AuditEntry, 'entryId'> & { entryId?: string
   return {
     Put: {
       TableName: tableName(),
-      Item: { ...key.audit(full.accountId, full.at, full.entryId), ...full },
+      Item: { ...key.audit(full.accountId, full.at, full.entryId), ...full, auditDay: key.auditDay(full.at, full.entryId) },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };
@@ -32,7 +32,7 @@ export async function listAudit(accountId: string, range: { from?: string; to?: 
       }),
     );
     for (const i of out.Items ?? []) {
-      const { pk: _pk, sk: _sk, ...rest } = i;
+      const { pk: _pk, sk: _sk, auditDay: _d, ...rest } = i;
       items.push(rest as AuditEntry);
     }
     start = out.LastEvaluatedKey;

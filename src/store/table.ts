@@ -16,6 +16,9 @@
  *   ByEmail   emailKey  = EMAIL#{lowercased}      customer profiles, for email replies
  *   Audience  audiencePk = {providerId}, audienceSk = {accountId}#{linkId}
  *             links that are PENDING or ACTIVE: the campaign audience, scanned in parallel
+ *   AuditByDay auditDay = {yyyy-mm-dd}#{shard 0-7}, sort key sk (AUDIT#{time}#{id})
+ *             audit entries by UTC day, for the operations audit export; sharded so that a
+ *             mass freeze does not make one index partition hot
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const TTL_ATTRIBUTE = 'ttl';
@@ -37,7 +40,11 @@ export const GSIS: readonly GsiDefinition[] = [
     sortKey: 'audienceSk',
     projection: ['accountId', 'linkId', 'providerId', 'providerName', 'state', 'customerId'],
   },
+  { indexName: 'AuditByDay', partitionKey: 'auditDay', sortKey: 'sk', projection: 'ALL' },
 ];
+
+/** Shards of the AuditByDay index; the export queries each and merges by time. */
+export const AUDIT_DAY_SHARDS = 8;
 
 export const key = {
   customer: (customerId: string) => ({ pk: `CUST#${customerId}`, sk: 'PROFILE' }),
@@ -52,6 +59,8 @@ export const key = {
   send: (alertId: string, channel: string, recipient: string) => ({ pk: `SEND#${alertId}#${channel}#${recipient}`, sk: 'SEND' }),
   phoneIndex: (e164: string) => `PHONE#${e164}`,
   emailIndex: (email: string) => `EMAIL#${email.trim().toLowerCase()}`,
+  auditDay: (at: string, entryId: string) =>
+    `${at.slice(0, 10)}#${[...entryId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % AUDIT_DAY_SHARDS}`,
 } as const;
 
 export interface AlertOwner {
