@@ -1,0 +1,196 @@
+/**
+ * Local SES v2: the npm package aws-ses-v2-local (SendEmail, SendBulkEmail with templates, a
+ * mailbox page at `/`, and what it received as JSON at `/store`) run as a child process, behind a
+ * small proxy of ours. The proxy is what the SDK talks to: it injects faults at the wire (429
+ * TooManyRequestsException, 5xx) and keeps what aws-ses-v2-local does not store, the EmailTags
+ * and the configuration set of each accepted message. Every other request passes through, so
+ * the mailbox page and its JSON work on the proxy's port too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { freePort } from './free-port.ts';
+import { FaultQueue, readBody, send, type Fault } from './faults.ts';
+
+export interface LocalEmail {
+  messageId: string;
+  from: string;
+  to: string[];
+  subject: string;
+  html?: string;
+  text?: string;
+  replyTo?: string[];
+  tags?: Record<string, string>;
+  at: string;
+}
+
+export interface LocalSes {
+  endpoint: string;
+  mailboxUrl: string;
+  emails(): Promise<LocalEmail[]>;
+  injectFaults(faults: readonly Fault[]): void;
+  clear(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface StoredEmail {
+  messageId: string;
+  from: string;
+  replyTo?: string[];
+  destination: { to: string[]; cc: string[]; bcc: string[] };
+  subject: string;
+  body: { html?: string; text?: string };
+  at: number;
+}
+
+function cliPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('aws-ses-v2-local/package.json')), 'dist', 'cli.js');
+}
+
+async function startChild(port: number): Promise<ChildProcess> {
+  // SMTP_TRANSPORT would make it relay every message to a real SMTP server: never locally.
+  const { SMTP_TRANSPORT: _smtp, ...env } = process.env;
+  const child = spawn(process.execPath, [cliPath(), '--host', '127.0.0.1', '--port', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`aws-ses-v2-local exited (${child.exitCode}): ${output}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health-check`);
+      if (r.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`aws-ses-v2-local did not start on port ${port}: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The error bodies SES v2 (restJson1) answers with; the SDK reads the type from the header. */
+function faultResponse(fault: Fault): { status: number; type: string; message: string } {
+  return fault === 'throttle'
+    ? { status: 429, type: 'TooManyRequestsException', message: 'Maximum sending rate exceeded.' }
+    : { status: 500, type: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' };
+}
+
+export async function startLocalSes(opts: { port?: number } = {}): Promise<LocalSes> {
+  const childPort = await freePort();
+  const child = await startChild(childPort);
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  const upstream = `http://127.0.0.1:${childPort}`;
+  const faults = new FaultQueue();
+  const extras = new Map<string, { tags: Record<string, string>; acceptedAt: string }>();
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const isApiCall = req.method !== 'GET' && req.headers.authorization !== undefined;
+      if (isApiCall) {
+        const fault = faults.next();
+        if (fault) {
+          const f = faultResponse(fault);
+          send(res, f.status, JSON.stringify({ message: f.message }), {
+            'content-type': 'application/json',
+            'x-amzn-errortype': f.type,
+            'x-amzn-requestid': randomUUID(),
+          });
+          return;
+        }
+      }
+      const headers = { ...req.headers, host: `127.0.0.1:${childPort}` };
+      const up = request(`${upstream}${req.url ?? '/'}`, { method: req.method, headers }, (upRes) => {
+        const chunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => chunks.push(c));
+        upRes.on('end', () => {
+          const out = Buffer.concat(chunks);
+          if (isApiCall && upRes.statusCode === 200 && req.url?.startsWith('/v2/email/outbound-emails')) {
+            rememberTags(body, out);
+          }
+          const h = { ...upRes.headers };
+          delete h['transfer-encoding'];
+          h['content-length'] = String(out.length);
+          // aws-ses-v2-local's errors carry no type; the SDK needs one to name the exception.
+          if ((upRes.statusCode ?? 500) >= 400 && isApiCall && !h['x-amzn-errortype']) h['x-amzn-errortype'] = 'BadRequestException';
+          res.writeHead(upRes.statusCode ?? 502, h);
+          res.end(out);
+        });
+      });
+      up.on('error', (e) => send(res, 502, JSON.stringify({ message: `local SES unavailable: ${e.message}` })));
+      up.end(body);
+    })().catch((e: unknown) => {
+      if (!res.headersSent) send(res, 500, JSON.stringify({ message: String(e) }));
+    });
+  });
+
+  function rememberTags(reqBody: Buffer, resBody: Buffer): void {
+    try {
+      const input = JSON.parse(reqBody.toString('utf8')) as { EmailTags?: { Name: string; Value: string }[]; ConfigurationSetName?: string };
+      const { MessageId } = JSON.parse(resBody.toString('utf8')) as { MessageId?: string };
+      if (!MessageId) return;
+      const tags = Object.fromEntries((input.EmailTags ?? []).map((t) => [t.Name, t.Value]));
+      if (input.ConfigurationSetName) tags['ses:configuration-set'] = input.ConfigurationSetName;
+      extras.set(MessageId, { tags, acceptedAt: new Date().toISOString() });
+    } catch {
+      // not JSON: nothing to remember
+    }
+  }
+
+  const port = opts.port ?? (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  return {
+    endpoint,
+    mailboxUrl: `${endpoint}/`,
+    injectFaults: (f) => faults.push(f),
+    async emails() {
+      const r = await fetch(`${upstream}/store`);
+      const { emails } = (await r.json()) as { emails: StoredEmail[] };
+      return emails.map((e): LocalEmail => {
+        const extra = extras.get(e.messageId);
+        return {
+          messageId: e.messageId,
+          from: e.from,
+          to: e.destination.to,
+          subject: e.subject,
+          ...(e.body.html !== undefined ? { html: e.body.html } : {}),
+          ...(e.body.text !== undefined ? { text: e.body.text } : {}),
+          ...(e.replyTo && e.replyTo.length > 0 ? { replyTo: e.replyTo } : {}),
+          ...(extra && Object.keys(extra.tags).length > 0 ? { tags: extra.tags } : {}),
+          at: extra?.acceptedAt ?? new Date(e.at * 1000).toISOString(),
+        };
+      });
+    },
+    async clear() {
+      faults.clear();
+      extras.clear();
+      await fetch(`${upstream}/clear-store`, { method: 'POST' });
+    },
+    async stop() {
+      process.removeListener('exit', killChild);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,211 @@
+/** The local peers answer the REAL SDK clients, and inject faults at the wire. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SendEmailCommand, SendBulkEmailCommand } from '@aws-sdk/client-sesv2';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { startLocalPeers, type LocalPeers, type PublishedEvent } from '../local/peers.ts';
+import { setupTestEnv } from './support/env.ts';
+import { awsClients } from '../src/adapters/clients.ts';
+
+let peers: LocalPeers;
+const received: PublishedEvent[][] = [];
+
+beforeAll(async () => {
+  peers = await startLocalPeers();
+  await setupTestEnv(peers.env);
+  peers.onEvents((batch) => void received.push(batch));
+});
+afterAll(async () => {
+  await peers?.stop();
+});
+beforeEach(async () => {
+  await peers.clear();
+  received.length = 0;
+});
+
+const email = (to: string) =>
+  new SendEmailCommand({
+    FromEmailAddress: 'alerts@example-bank.jp',
+    Destination: { ToAddresses: [to] },
+    ReplyToAddresses: ['reply@alerts.example-bank.jp'],
+    ConfigurationSetName: 'alerts',
+    EmailTags: [{ Name: 'alertId', Value: 'al-1' }, { Name: 'channel', Value: 'EMAIL' }],
+    Content: {
+      Simple: {
+        Subject: { Data: '口座連携のお知らせ', Charset: 'UTF-8' },
+        Body: { Html: { Data: '<p>こんにちは</p>', Charset: 'UTF-8' }, Text: { Data: 'こんにちは', Charset: 'UTF-8' } },
+      },
+    },
+  });
+
+const sms = (phone: string, message = 'Your account was linked. https://alerts.example-bank.jp/a/x') =>
+  new PublishCommand({
+    PhoneNumber: phone,
+    Message: message,
+    MessageAttributes: {
+      'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
+      'AWS.SNS.SMS.SenderID': { DataType: 'String', StringValue: 'EXBANK' },
+    },
+  });
+
+describe('local SES v2 (aws-ses-v2-local behind the fault proxy)', () => {
+  it('accepts SendEmail from the real client and lists it with tags and Reply-To', async () => {
+    const out = await awsClients().ses.send(email('hanako@example.jp'));
+    expect(out.MessageId).toMatch(/^ses-/);
+    const mails = await peers.emails();
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({
+      messageId: out.MessageId,
+      from: 'alerts@example-bank.jp',
+      to: ['hanako@example.jp'],
+      subject: '口座連携のお知らせ',
+      html: '<p>こんにちは</p>',
+      text: 'こんにちは',
+      replyTo: ['reply@alerts.example-bank.jp'],
+      tags: { alertId: 'al-1', channel: 'EMAIL', 'ses:configuration-set': 'alerts' },
+    });
+    expect(Date.parse(mails[0]!.at)).not.toBeNaN();
+    const page = await fetch(peers.mailboxUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+  });
+
+  it('supports SendBulkEmail with inline template content', async () => {
+    const out = await awsClients().ses.send(
+      new SendBulkEmailCommand({
+        FromEmailAddress: 'alerts@example-bank.jp',
+        DefaultContent: { Template: { TemplateContent: { Subject: 'Hello {{name}}', Text: 'Hi {{name}}' }, TemplateData: '{"name":"x"}' } },
+        BulkEmailEntries: [
+          { Destination: { ToAddresses: ['a@example.jp'] }, ReplacementEmailContent: { ReplacementTemplate: { ReplacementTemplateData: '{"name":"A"}' } } },
+          { Destination: { ToAddresses: ['b@example.jp'] }, ReplacementEmailContent: { ReplacementTemplate: { ReplacementTemplateData: '{"name":"B"}' } } },
+        ],
+      }),
+    );
+    expect(out.BulkEmailEntryResults?.map((r) => r.Status)).toEqual(['SUCCESS', 'SUCCESS']);
+    const mails = await peers.emails();
+    expect(mails.map((m) => m.subject).sort()).toEqual(['Hello A', 'Hello B']);
+  });
+
+  it('answers injected throttling and 5xx at the wire; the SDK retries through them', async () => {
+    peers.injectFaults('ses', ['throttle', '5xx']);
+    const out = await awsClients().ses.send(email('taro@example.jp'));
+    expect(out.$metadata.attempts).toBe(3);
+    expect(await peers.emails()).toHaveLength(1);
+  });
+
+  it('fails with TooManyRequestsException (429) once the retries are exhausted, and sends nothing', async () => {
+    peers.injectFaults('ses', ['throttle', 'throttle', 'throttle', 'throttle']);
+    const err = await awsClients().ses.send(email('taro@example.jp')).catch((e: unknown) => e as Error & { $metadata: { httpStatusCode?: number; attempts?: number } });
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429, attempts: 4 } });
+    expect(await peers.emails()).toHaveLength(0);
+  });
+
+  it('rejects an email without a subject (the peer validates like SES)', async () => {
+    const bad = new SendEmailCommand({
+      FromEmailAddress: 'alerts@example-bank.jp',
+      Destination: { ToAddresses: ['x@example.jp'] },
+      Content: { Simple: { Subject: { Data: '' }, Body: { Text: { Data: 'x' } } } },
+    });
+    await expect(awsClients().ses.send(bad)).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    expect(await peers.emails()).toHaveLength(0);
+  });
+});
+
+describe('local SMS outbox (SNS Query protocol)', () => {
+  it('accepts Publish from the real SNS client with transactional attributes', async () => {
+    const out = await awsClients().sns.send(sms('+819012345678', '口座が連携されました https://alerts.example-bank.jp/a/abc'));
+    expect(out.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+    const msgs = peers.smsMessages();
+    expect(msgs).toHaveLength(1);
+    expect(msgs[0]).toMatchObject({
+      messageId: out.MessageId,
+      phoneNumber: '+819012345678',
+      message: '口座が連携されました https://alerts.example-bank.jp/a/abc',
+      attributes: { 'AWS.SNS.SMS.SMSType': 'Transactional', 'AWS.SNS.SMS.SenderID': 'EXBANK' },
+    });
+    const page = await (await fetch(peers.smsOutboxUrl)).text();
+    expect(page).toContain('口座が連携されました');
+    expect(page).toContain('+819012345678');
+    const json = (await (await fetch(new URL('/messages', peers.smsOutboxUrl))).json()) as { messageId: string }[];
+    expect(json.map((m) => m.messageId)).toEqual([out.MessageId]);
+  });
+
+  it('lists the outbox newest first', async () => {
+    await awsClients().sns.send(sms('+819011111111', 'older-sms'));
+    await awsClients().sns.send(sms('+819022222222', 'newer-sms'));
+    const json = (await (await fetch(new URL('/messages', peers.smsOutboxUrl))).json()) as { message: string }[];
+    expect(json.map((m) => m.message)).toEqual(['newer-sms', 'older-sms']);
+    const page = await (await fetch(peers.smsOutboxUrl)).text();
+    expect(page.indexOf('newer-sms')).toBeGreaterThan(0);
+    expect(page.indexOf('newer-sms')).toBeLessThan(page.indexOf('older-sms'));
+  });
+
+  it('throttles as SNS does (400 Throttling) and the SDK retries through throttling and 5xx', async () => {
+    peers.injectFaults('sns', ['throttle', '5xx']);
+    const out = await awsClients().sns.send(sms('+819012345678'));
+    expect(out.$metadata.attempts).toBe(3);
+    expect(peers.smsMessages()).toHaveLength(1);
+  });
+
+  it('surfaces throttling once retries are exhausted, sending nothing', async () => {
+    peers.injectFaults('sns', ['throttle', 'throttle', 'throttle', 'throttle']);
+    const err = (await awsClients()
+      .sns.send(sms('+819012345678'))
+      .then(() => undefined, (e: unknown) => e)) as (Error & { $metadata: { httpStatusCode?: number } }) | undefined;
+    expect(err).toBeInstanceOf(Error);
+    expect(err?.name).toMatch(/Throttl/);
+    expect(err?.$metadata.httpStatusCode).toBe(400);
+    expect(peers.smsMessages()).toHaveLength(0);
+  });
+
+  it('rejects a phone number that is not E.164 with InvalidParameter', async () => {
+    await expect(awsClients().sns.send(sms('09012345678'))).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    expect(peers.smsMessages()).toHaveLength(0);
+  });
+});
+
+describe('local EventBridge (PutEvents, awsJson1_1)', () => {
+  const put = (n: number) =>
+    new PutEventsCommand({
+      Entries: Array.from({ length: n }, (_, i) => ({
+        Source: 'bank.alerting',
+        DetailType: 'AlertSent',
+        Detail: JSON.stringify({ n: i }),
+        EventBusName: 'alerts-bus',
+      })),
+    });
+
+  it('records the entries and calls the listeners with the accepted batch before answering', async () => {
+    const out = await awsClients().eventBridge.send(put(3));
+    expect(out.FailedEntryCount).toBe(0);
+    expect(out.Entries).toHaveLength(3);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.map((e) => e.detail)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    expect(peers.publishedEvents()[0]).toMatchObject({ source: 'bank.alerting', detailType: 'AlertSent', eventBusName: 'alerts-bus' });
+  });
+
+  it('fails a malformed entry alone, as EventBridge does', async () => {
+    const out = await awsClients().eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: 'bank.core', DetailType: 'X', Detail: '{"ok":true}' },
+          { Source: 'bank.core', DetailType: 'X', Detail: 'not json' },
+        ],
+      }),
+    );
+    expect(out.FailedEntryCount).toBe(1);
+    expect(out.Entries?.[1]?.ErrorCode).toBe('MalformedDetail');
+    expect(peers.publishedEvents()).toHaveLength(1);
+  });
+
+  it('throttles and fails with 5xx on demand; the SDK retries', async () => {
+    peers.injectFaults('eventbridge', ['throttle', '5xx']);
+    const out = await awsClients().eventBridge.send(put(1));
+    expect(out.$metadata.attempts).toBe(3);
+    expect(peers.publishedEvents()).toHaveLength(1);
+    peers.injectFaults('eventbridge', ['5xx', '5xx', '5xx', '5xx']);
+    await expect(awsClients().eventBridge.send(put(1))).rejects.toMatchObject({ name: 'InternalException', $metadata: { httpStatusCode: 500 } });
+    expect(peers.publishedEvents()).toHaveLength(1);
+  });
+});
