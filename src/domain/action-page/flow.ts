@@ -1,0 +1,188 @@
+/**
+ * What the action page offers and how its form is read back. Plain TypeScript: the handler loads
+ * the token, account, links and alert, and this decides.
+ *
+ * The form: one <form method="post"> per offered action, each with two hidden fields,
+ *   action = the action key (FREEZE_ACCOUNT, REVOKE_LINK:{linkId}, CONFIRM_LINK:{linkId})
+ *   check  = HMAC(pepper, "form|" + tokenHash + "|" + action), 22 characters
+ * The token in the URL is the credential; `check` proves the POST came from the page we rendered
+ * for that token and that its action was not edited, so a POST without the page's fields, or
+ * with an action typed in by hand, is refused before anything else happens.
+ */
+import { createHmac } from 'node:crypto';
+import type { Locale } from '../../../events/core.ts';
+import { actionKey, sameHash, type TokenAction } from '../tokens.ts';
+import type { AccountRecord, LinkRecord, TokenRecord } from '../../store/types.ts';
+import { effectiveLinkState } from '../account.ts';
+
+/** A repeat of the same action within this window (double tap, refresh) gets the success page again. */
+export const REPEAT_GRACE_MS = 2 * 60_000;
+/** Form bodies are tiny; anything longer is not from our page. */
+export const MAX_FORM_BYTES = 1024;
+
+export function formCheck(tokenHash: string, key: string, pepper: string): string {
+  return createHmac('sha256', pepper).update(`form|${tokenHash}|${key}`, 'utf8').digest('base64url').slice(0, 22);
+}
+
+const ACTION_FIELD = /^(FREEZE_ACCOUNT|(REVOKE_LINK|CONFIRM_LINK):([A-Za-z0-9._:-]{1,64}))$/;
+
+/** The action a form field names, or undefined when it names none we know. */
+export function parseActionKey(value: string): TokenAction | undefined {
+  const m = ACTION_FIELD.exec(value);
+  if (!m) return undefined;
+  if (m[1] === 'FREEZE_ACCOUNT') return { kind: 'FREEZE_ACCOUNT' };
+  return { kind: m[2] as 'REVOKE_LINK' | 'CONFIRM_LINK', linkId: m[3]! };
+}
+
+export type FormProblem = 'BAD_FORM' | 'UNKNOWN_ACTION';
+
+/**
+ * Reads the POSTed form: exactly the page's fields (action, check; lang is tolerated), each once,
+ * and a check that matches under one of the peppers.
+ */
+export function readActionForm(
+  body: string,
+  tokenHash: string,
+  peppers: readonly string[],
+): { ok: true; action: TokenAction; key: string } | { ok: false; problem: FormProblem } {
+  if (Buffer.byteLength(body, 'utf8') > MAX_FORM_BYTES) return { ok: false, problem: 'BAD_FORM' };
+  const params = new URLSearchParams(body);
+  const seen = new Map<string, string>();
+  for (const [name, value] of params) {
+    if (seen.has(name) || !['action', 'check', 'lang'].includes(name)) return { ok: false, problem: 'BAD_FORM' };
+    seen.set(name, value);
+  }
+  const action = seen.get('action');
+  const check = seen.get('check');
+  if (!action || !check) return { ok: false, problem: 'BAD_FORM' };
+  const parsed = parseActionKey(action);
+  if (!parsed) return { ok: false, problem: 'UNKNOWN_ACTION' };
+  if (!peppers.some((p) => sameHash(check, formCheck(tokenHash, action, p)))) return { ok: false, problem: 'BAD_FORM' };
+  return { ok: true, action: parsed, key: action };
+}
+
+/** Why an offered action is not shown as a button any more. */
+export type Unavailability = 'USED' | 'ACCOUNT_FROZEN' | 'LINK_REVOKED' | 'LINK_ACTIVE' | 'AFTER_PROTECTIVE_ACTION' | 'MISSING';
+
+export interface OfferedAction {
+  action: TokenAction;
+  key: string;
+  available: boolean;
+  why?: Unavailability;
+  link?: LinkRecord;
+}
+
+/** Each action of the token, in a fixed order (protective first), with whether it can still be done. */
+export function offeredActions(token: Pick<TokenRecord, 'actions' | 'used'>, account: AccountRecord | undefined, links: readonly LinkRecord[]): OfferedAction[] {
+  const used = token.used ?? {};
+  const order = { FREEZE_ACCOUNT: 0, REVOKE_LINK: 1, CONFIRM_LINK: 2 } as const;
+  const protectiveUsed = (linkId: string) => Boolean(used.FREEZE_ACCOUNT || used[`REVOKE_LINK:${linkId}`]);
+  return [...token.actions]
+    .sort((a, b) => order[a.kind] - order[b.kind])
+    .map((action): OfferedAction => {
+      const key = actionKey(action);
+      const link = action.kind === 'FREEZE_ACCOUNT' ? undefined : links.find((l) => l.linkId === action.linkId);
+      const base = { action, key, ...(link ? { link } : {}) };
+      const no = (why: Unavailability): OfferedAction => ({ ...base, available: false, why });
+      if (used[key]) return no('USED');
+      if (!account) return no('MISSING');
+      if (action.kind === 'FREEZE_ACCOUNT') return account.state === 'FROZEN' ? no('ACCOUNT_FROZEN') : { ...base, available: true };
+      if (!link) return no('MISSING');
+      if (link.state === 'REVOKED') return no('LINK_REVOKED');
+      if (action.kind === 'REVOKE_LINK') return { ...base, available: true };
+      if (protectiveUsed(action.linkId)) return no('AFTER_PROTECTIVE_ACTION');
+      if (account.state === 'FROZEN') return no('ACCOUNT_FROZEN');
+      if (link.state === 'ACTIVE') return no('LINK_ACTIVE');
+      return { ...base, available: true };
+    });
+}
+
+/** Whether an earlier use of the same action is recent enough to count as the same tap. */
+export function isRepeatOfRecentUse(usedAt: string | undefined, now: Date): boolean {
+  return usedAt !== undefined && now.getTime() - Date.parse(usedAt) < REPEAT_GRACE_MS;
+}
+
+/** ?lang= wins; then the customer's locale; then the browser's; Japanese by default. */
+export function pickLocale(query: string | undefined, customer: Locale | undefined, acceptLanguage: string | undefined): Locale {
+  if (query === 'ja' || query === 'en') return query;
+  if (customer) return customer;
+  const first = (acceptLanguage ?? '').split(',')[0]?.trim().toLowerCase() ?? '';
+  return first.startsWith('en') ? 'en' : 'ja';
+}
+
+// --- What happened, for the page's summary ------------------------------------------------------
+
+export type EventKind = 'LINK_CREATED' | 'WITHDRAWAL' | 'APP_ACTIVATED' | 'CONTACT_CHANGED' | 'UNKNOWN';
+
+export interface WhatHappened {
+  kind: EventKind;
+  occurredAt?: string;
+  provider?: string;
+  app?: string;
+  amount?: number;
+  currency?: string;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
+
+const KIND_BY_EVENT: Record<string, EventKind> = {
+  LinkCreated: 'LINK_CREATED',
+  WithdrawalPosted: 'WITHDRAWAL',
+  AppActivated: 'APP_ACTIVATED',
+  ContactChanged: 'CONTACT_CHANGED',
+};
+
+/**
+ * The summary from the alert record when the alert function wrote one (its fields read
+ * defensively: it is another module's record), else from the link the token is about.
+ */
+export function whatHappened(alert: Record<string, unknown> | undefined, links: readonly LinkRecord[]): WhatHappened {
+  const link = links[0];
+  if (alert) {
+    const source = obj(alert.source) ?? obj(alert.event) ?? obj(alert.summary) ?? {};
+    const pick = (name: string) => alert[name] ?? source[name];
+    const kind = KIND_BY_EVENT[str(pick('sourceEventType')) ?? str(pick('eventType')) ?? str(pick('detailType')) ?? ''];
+    if (kind) {
+      const provider = str(pick('providerName')) ?? str(obj(pick('provider'))?.displayName) ?? link?.providerName;
+      const occurredAt = str(pick('occurredAt')) ?? str(pick('sourceOccurredAt')) ?? str(pick('createdAt'));
+      const app = str(pick('appName'));
+      const amount = num(pick('amount'));
+      const currency = str(pick('currency'));
+      return {
+        kind,
+        ...(occurredAt ? { occurredAt } : {}),
+        ...(provider ? { provider } : {}),
+        ...(app ? { app } : {}),
+        ...(amount !== undefined ? { amount } : {}),
+        ...(currency ? { currency } : {}),
+      };
+    }
+  }
+  if (link) return { kind: 'LINK_CREATED', occurredAt: link.createdAt, provider: link.providerName };
+  return { kind: 'UNKNOWN' };
+}
+
+/** Time in Japan, whatever the server's zone: 2026/11/25 18:02 (JST). */
+export function formatJst(iso: string, locale: Locale): string {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return '';
+  const d = new Date(t + 9 * 3_600_000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const date = `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+  return locale === 'ja' ? `${date}（日本時間）` : `${date} JST`;
+}
+
+/** ...1234: never the full number. */
+export function maskAccount(last4: string | undefined): string | undefined {
+  return last4 && /^\d{4}$/.test(last4) ? `...${last4}` : undefined;
+}
+
+export function formatAmount(amount: number, currency: string | undefined, locale: Locale): string {
+  const grouped = Math.trunc(amount).toLocaleString('en-US');
+  if ((currency ?? 'JPY') === 'JPY') return locale === 'ja' ? `${grouped}円` : `¥${grouped}`;
+  return `${currency} ${grouped} (minor units)`;
+}
+
+export { effectiveLinkState };

@@ -1,0 +1,495 @@
+/**
+ * The protective actions (freeze, revoke, confirm) and the operations-only unfreeze, each one
+ * DynamoDB transaction: the state change conditioned on the state and version just read, the
+ * token's use (conditional: that action not used yet, token unexpired and for this account) when
+ * the change came from an action link, and the audit entry. Events for partners are published
+ * after the commit.
+ *
+ * A lost race (another request changed the item between our read and our write) re-reads and
+ * decides again, so two concurrent freezes make one change and one audit entry, and the second
+ * sees "already frozen".
+ */
+import { randomUUID } from 'node:crypto';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Actor, AlertingEvent } from '../../events/alerting.ts';
+import { publishEvents } from '../adapters/publisher.ts';
+import { confirmTransition, freezeTransition, revokeTransition, unfreezeTransition } from '../domain/account.ts';
+import { auditPut } from './audit.ts';
+import { getAccount } from './customers.ts';
+import { db, isConditionFailure, tableName } from './db.ts';
+import { getLink } from './links.ts';
+import { key } from './table.ts';
+import type { AccountRecord, AuditEntry, LinkRecord } from './types.ts';
+
+export interface ActionContext {
+  actor: Actor;
+  alertId?: string;
+  /** Marks the token's action used in the same transaction. */
+  token?: { tokenHash: string; actionKey: string };
+  at?: Date;
+}
+
+export interface ActionResult {
+  changed: boolean;
+  /** False when the change committed but the partner event could not be published (logged by the caller). */
+  eventPublished?: boolean;
+}
+
+export type ActionRefusal =
+  | 'UNKNOWN_ACCOUNT'
+  | 'UNKNOWN_LINK'
+  | 'ACCOUNT_FROZEN'
+  | 'LINK_REVOKED'
+  | 'ACCOUNT_NOT_FROZEN'
+  /** The token is missing, expired or for another account. */
+  | 'TOKEN_UNUSABLE'
+  /** This action of the token was used already (possibly by a concurrent request). */
+  | 'TOKEN_ALREADY_USED'
+  /** "It was me" after a freeze or revoke from the same alert. */
+  | 'ACTION_NOT_AVAILABLE'
+  | 'UNFREEZE_REQUEST_NOT_FOUND'
+  | 'UNFREEZE_REQUEST_NOT_PENDING'
+  | 'UNFREEZE_REQUEST_EXPIRED'
+  | 'SAME_OPERATOR'
+  /** Lost the race too many times in a row; safe to retry. */
+  | 'CONFLICT';
+
+export class ActionRefusedError extends Error {
+  override readonly name = 'ActionRefusedError';
+  constructor(readonly reason: ActionRefusal) {
+    super(`action refused: ${reason}`);
+  }
+}
+
+const MAX_ATTEMPTS = 5;
+const FREEZE_KEY = 'FREEZE_ACCOUNT';
+const revokeKey = (linkId: string) => `REVOKE_LINK:${linkId}`;
+
+/** Identifies the token in the audit trail without being usable as one. */
+export const tokenRef = (tokenHash: string) => tokenHash.slice(0, 8);
+
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/**
+ * The token's part of the transaction. `alsoUnused` lists other actions of the same token that
+ * must not have been used either ("it was me" after "freeze" from the same alert).
+ */
+function tokenUse(accountId: string, token: NonNullable<ActionContext['token']>, at: string, alsoUnused: string[] = []): TransactItem {
+  const names: Record<string, string> = { '#used': 'used', '#k': token.actionKey };
+  const unused = ['attribute_not_exists(#used.#k)'];
+  alsoUnused.forEach((k, i) => {
+    names[`#o${i}`] = k;
+    unused.push(`attribute_not_exists(#used.#o${i})`);
+  });
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: key.token(token.tokenHash),
+      UpdateExpression: 'SET #used.#k = :at',
+      ConditionExpression: `attribute_exists(pk) AND accountId = :acct AND expiresAt > :at AND ${unused.join(' AND ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':at': at, ':acct': accountId },
+    },
+  };
+}
+
+/** Why the token part failed, read back after a cancelled transaction. */
+async function tokenProblem(accountId: string, token: NonNullable<ActionContext['token']>, at: string, alsoUnused: string[]): Promise<ActionRefusal | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: key.token(token.tokenHash), ConsistentRead: true }));
+  const item = out.Item;
+  if (!item || item.accountId !== accountId || String(item.expiresAt) <= at) return 'TOKEN_UNUSABLE';
+  const used = (item.used ?? {}) as Record<string, string>;
+  if (used[token.actionKey]) return 'TOKEN_ALREADY_USED';
+  if (alsoUnused.some((k) => used[k])) return 'ACTION_NOT_AVAILABLE';
+  return undefined;
+}
+
+function auditFor(
+  accountId: string,
+  ctx: ActionContext,
+  at: string,
+  action: string,
+  target: string,
+  oldState: string,
+  newState: string,
+): TransactItem {
+  const entry: Omit<AuditEntry, 'entryId'> = {
+    accountId,
+    at,
+    action,
+    actor: ctx.actor,
+    target,
+    oldState,
+    newState,
+    ...(ctx.alertId ? { alertId: ctx.alertId } : {}),
+    ...(ctx.token ? { tokenRef: tokenRef(ctx.token.tokenHash) } : {}),
+  };
+  return auditPut(entry) as TransactItem;
+}
+
+async function transact(items: TransactItem[]): Promise<boolean> {
+  try {
+    await db().send(new TransactWriteCommand({ TransactItems: items }));
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e) || (e as { name?: string }).name === 'TransactionConflictException') return false;
+    // A transaction cancelled because another transaction held the item is a lost race too.
+    const err = e as { name?: string; CancellationReasons?: { Code?: string }[] };
+    if (err.name === 'TransactionCanceledException' && (err.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict')) return false;
+    throw e;
+  }
+}
+
+async function publishAfterCommit(events: AlertingEvent[]): Promise<boolean> {
+  try {
+    await publishEvents(events);
+    return true;
+  } catch {
+    // The change is committed and audited; the caller logs and counts the missed event.
+    return false;
+  }
+}
+
+function accountCondition(a: AccountRecord): Pick<NonNullable<TransactItem['Update']>, 'ConditionExpression' | 'ExpressionAttributeNames'> & { values: Record<string, unknown> } {
+  return {
+    ConditionExpression: '#s = :old AND version = :v',
+    ExpressionAttributeNames: { '#s': 'state' },
+    values: { ':old': a.state, ':v': a.version },
+  };
+}
+
+/** Freezes the account. Already frozen: `{ changed: false }`, and the token's use is still marked. */
+export async function freezeAccount(accountId: string, ctx: ActionContext): Promise<ActionResult> {
+  const at = (ctx.at ?? new Date()).toISOString();
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0 && ctx.token) {
+      const problem = await tokenProblem(accountId, ctx.token, at, []);
+      if (problem) throw new ActionRefusedError(problem);
+    }
+    const account = await getAccount(accountId, true);
+    if (!account) throw new ActionRefusedError('UNKNOWN_ACCOUNT');
+    const t = freezeTransition(account.state);
+    const tokenItems = ctx.token ? [tokenUse(accountId, ctx.token, at)] : [];
+    if (t.kind === 'UNCHANGED') {
+      if (tokenItems.length === 0) return { changed: false };
+      const ok = await transact([
+        {
+          ConditionCheck: {
+            TableName: tableName(),
+            Key: key.account(accountId),
+            ConditionExpression: '#s = :frozen',
+            ExpressionAttributeNames: { '#s': 'state' },
+            ExpressionAttributeValues: { ':frozen': 'FROZEN' },
+          },
+        },
+        ...tokenItems,
+      ]);
+      if (ok) return { changed: false };
+      continue;
+    }
+    if (t.kind !== 'CHANGE') throw new ActionRefusedError('CONFLICT');
+    const cond = accountCondition(account);
+    const ok = await transact([
+      {
+        Update: {
+          TableName: tableName(),
+          Key: key.account(accountId),
+          UpdateExpression: 'SET #s = :new, version = :next, updatedAt = :at, frozenAt = :at',
+          ConditionExpression: cond.ConditionExpression,
+          ExpressionAttributeNames: cond.ExpressionAttributeNames,
+          ExpressionAttributeValues: { ...cond.values, ':new': t.to, ':next': account.version + 1, ':at': at },
+        },
+      },
+      ...tokenItems,
+      auditFor(accountId, ctx, at, 'freezeAccount', `ACCOUNT#${accountId}`, t.from, t.to),
+    ]);
+    if (!ok) continue;
+    const eventPublished = await publishAfterCommit([
+      { detailType: 'AccountFrozen', detail: { accountId, at, actor: ctx.actor, ...(ctx.alertId ? { alertId: ctx.alertId } : {}) } },
+    ]);
+    return { changed: true, eventPublished };
+  }
+  throw new ActionRefusedError('CONFLICT');
+}
+
+type LinkVerb = 'revokeLink' | 'confirmLink';
+
+async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx: ActionContext): Promise<ActionResult> {
+  const at = (ctx.at ?? new Date()).toISOString();
+  // "It was me" must not follow a freeze or a revoke carried by the same alert.
+  const alsoUnused = verb === 'confirmLink' ? [FREEZE_KEY, revokeKey(linkId)] : [];
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (ctx.token && (attempt > 0 || alsoUnused.length > 0)) {
+      const problem = await tokenProblem(accountId, ctx.token, at, alsoUnused);
+      if (problem) throw new ActionRefusedError(problem);
+    }
+    const [account, link] = await Promise.all([getAccount(accountId, true), getLink(accountId, linkId, true)]);
+    if (!account) throw new ActionRefusedError('UNKNOWN_ACCOUNT');
+    if (!link) throw new ActionRefusedError('UNKNOWN_LINK');
+    const t = verb === 'revokeLink' ? revokeTransition(link.state) : confirmTransition(link.state, account.state);
+    if (t.kind === 'REFUSED') throw new ActionRefusedError(t.reason);
+    const tokenItems = ctx.token ? [tokenUse(accountId, ctx.token, at, alsoUnused)] : [];
+    // Confirming depends on the account not being frozen meanwhile; revoking depends on nothing else.
+    const accountCheck: TransactItem[] =
+      verb === 'confirmLink'
+        ? [
+            {
+              ConditionCheck: {
+                TableName: tableName(),
+                Key: key.account(accountId),
+                ConditionExpression: '#s = :active',
+                ExpressionAttributeNames: { '#s': 'state' },
+                ExpressionAttributeValues: { ':active': 'ACTIVE' },
+              },
+            },
+          ]
+        : [];
+    if (t.kind === 'UNCHANGED') {
+      if (tokenItems.length === 0) return { changed: false };
+      const ok = await transact([
+        ...accountCheck,
+        {
+          ConditionCheck: {
+            TableName: tableName(),
+            Key: key.link(accountId, linkId),
+            ConditionExpression: '#s = :s',
+            ExpressionAttributeNames: { '#s': 'state' },
+            ExpressionAttributeValues: { ':s': t.state },
+          },
+        },
+        ...tokenItems,
+      ]);
+      if (ok) return { changed: false };
+      continue;
+    }
+    const update =
+      verb === 'revokeLink'
+        ? // Leaving the sparse Audience index: a revoked link gets no campaign messages.
+          'SET #s = :new, version = :next, updatedAt = :at, revokedAt = :at REMOVE audiencePk, audienceSk'
+        : 'SET #s = :new, version = :next, updatedAt = :at, confirmedAt = :at';
+    const ok = await transact([
+      ...accountCheck,
+      {
+        Update: {
+          TableName: tableName(),
+          Key: key.link(accountId, linkId),
+          UpdateExpression: update,
+          ConditionExpression: '#s = :old AND version = :v',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':old': link.state, ':v': link.version, ':new': t.to, ':next': link.version + 1, ':at': at },
+        },
+      },
+      ...tokenItems,
+      auditFor(accountId, ctx, at, verb, `LINK#${linkId}`, t.from, t.to),
+    ]);
+    if (!ok) continue;
+    const detail = { accountId, at, actor: ctx.actor, linkId, providerId: link.providerId, ...(ctx.alertId ? { alertId: ctx.alertId } : {}) };
+    const eventPublished = await publishAfterCommit([
+      verb === 'revokeLink' ? { detailType: 'LinkRevoked', detail } : { detailType: 'LinkConfirmed', detail },
+    ]);
+    return { changed: true, eventPublished };
+  }
+  throw new ActionRefusedError('CONFLICT');
+}
+
+/** "Not me": the link is revoked and leaves the campaign audience. Already revoked: `{ changed: false }`. */
+export function revokeLink(accountId: string, linkId: string, ctx: ActionContext): Promise<ActionResult> {
+  return changeLink('revokeLink', accountId, linkId, ctx);
+}
+
+/**
+ * "It was me": PENDING -> ACTIVE, lifting the hold. Refused (ActionRefusedError) on a revoked
+ * link, a frozen account, or after a freeze/revoke from the same token.
+ */
+export function confirmLink(accountId: string, linkId: string, ctx: ActionContext): Promise<ActionResult> {
+  return changeLink('confirmLink', accountId, linkId, ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unfreeze: operations only, two people. Never reachable from a token or a reply.
+
+/** An unfreeze request waits this long for its approval. */
+export const UNFREEZE_REQUEST_TTL_HOURS = 24;
+
+export interface UnfreezeRequest {
+  accountId: string;
+  requestId: string;
+  status: 'PENDING' | 'APPROVED';
+  requestedBy: string;
+  verificationRef: string;
+  requestedAt: string;
+  expiresAt: string;
+  approvedBy?: string;
+  approvedAt?: string;
+}
+
+/** ACCT#{accountId} / UNFREEZE#{requestId}: next to the account, so the console lists them with it. */
+const unfreezeKey = (accountId: string, requestId: string) => ({ pk: key.account(accountId).pk, sk: `UNFREEZE#${requestId}` });
+
+/** Operator A asks to unfreeze a frozen account, citing the identity verification they did. */
+export async function requestUnfreeze(
+  accountId: string,
+  req: { operatorId: string; verificationRef: string; at?: Date },
+): Promise<UnfreezeRequest> {
+  const now = req.at ?? new Date();
+  const at = now.toISOString();
+  const account = await getAccount(accountId, true);
+  if (!account) throw new ActionRefusedError('UNKNOWN_ACCOUNT');
+  if (account.state !== 'FROZEN') throw new ActionRefusedError('ACCOUNT_NOT_FROZEN');
+  const request: UnfreezeRequest = {
+    accountId,
+    requestId: randomUUID(),
+    status: 'PENDING',
+    requestedBy: req.operatorId,
+    verificationRef: req.verificationRef,
+    requestedAt: at,
+    expiresAt: new Date(now.getTime() + UNFREEZE_REQUEST_TTL_HOURS * 3_600_000).toISOString(),
+  };
+  const ok = await transact([
+    {
+      ConditionCheck: {
+        TableName: tableName(),
+        Key: key.account(accountId),
+        ConditionExpression: '#s = :frozen',
+        ExpressionAttributeNames: { '#s': 'state' },
+        ExpressionAttributeValues: { ':frozen': 'FROZEN' },
+      },
+    },
+    {
+      Put: {
+        TableName: tableName(),
+        Item: { ...unfreezeKey(accountId, request.requestId), kind: 'UNFREEZE_REQUEST', ...request },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    auditPut({
+      accountId,
+      at,
+      action: 'requestUnfreeze',
+      actor: 'OPERATOR',
+      operatorId: req.operatorId,
+      verificationRef: req.verificationRef,
+      target: `ACCOUNT#${accountId}`,
+      oldState: 'FROZEN',
+      newState: 'FROZEN',
+    }) as TransactItem,
+  ]);
+  if (!ok) throw new ActionRefusedError('ACCOUNT_NOT_FROZEN');
+  return request;
+}
+
+export async function getUnfreezeRequest(accountId: string, requestId: string): Promise<UnfreezeRequest | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: unfreezeKey(accountId, requestId), ConsistentRead: true }));
+  if (!out.Item) return undefined;
+  const { pk: _pk, sk: _sk, kind: _k, ...rest } = out.Item;
+  return rest as UnfreezeRequest;
+}
+
+export async function listUnfreezeRequests(accountId: string): Promise<UnfreezeRequest[]> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': key.account(accountId).pk, ':p': 'UNFREEZE#' },
+      ConsistentRead: true,
+    }),
+  );
+  return (out.Items ?? []).map((i) => {
+    const { pk: _pk, sk: _sk, kind: _k, ...rest } = i;
+    return rest as UnfreezeRequest;
+  });
+}
+
+/**
+ * Operator B (never the requester) approves: FROZEN -> ACTIVE, the request marked approved and
+ * the audit entry naming both operators and the verification, in one transaction.
+ */
+export async function approveUnfreeze(
+  accountId: string,
+  requestId: string,
+  req: { approverId: string; at?: Date },
+): Promise<ActionResult & { request: UnfreezeRequest }> {
+  const at = (req.at ?? new Date()).toISOString();
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const [request, account] = await Promise.all([getUnfreezeRequest(accountId, requestId), getAccount(accountId, true)]);
+    if (!request) throw new ActionRefusedError('UNFREEZE_REQUEST_NOT_FOUND');
+    if (request.requestedBy === req.approverId) throw new ActionRefusedError('SAME_OPERATOR');
+    if (request.status !== 'PENDING') throw new ActionRefusedError('UNFREEZE_REQUEST_NOT_PENDING');
+    if (request.expiresAt <= at) throw new ActionRefusedError('UNFREEZE_REQUEST_EXPIRED');
+    if (!account) throw new ActionRefusedError('UNKNOWN_ACCOUNT');
+    const t = unfreezeTransition(account.state);
+    if (t.kind !== 'CHANGE') throw new ActionRefusedError('ACCOUNT_NOT_FROZEN');
+    const cond = accountCondition(account);
+    const ok = await transact([
+      {
+        Update: {
+          TableName: tableName(),
+          Key: key.account(accountId),
+          UpdateExpression: 'SET #s = :new, version = :next, updatedAt = :at, unfrozenAt = :at',
+          ConditionExpression: cond.ConditionExpression,
+          ExpressionAttributeNames: cond.ExpressionAttributeNames,
+          ExpressionAttributeValues: { ...cond.values, ':new': t.to, ':next': account.version + 1, ':at': at },
+        },
+      },
+      {
+        Update: {
+          TableName: tableName(),
+          Key: unfreezeKey(accountId, requestId),
+          UpdateExpression: 'SET #st = :approved, approvedBy = :b, approvedAt = :at',
+          ConditionExpression: '#st = :pending AND requestedBy <> :b AND expiresAt > :at',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':approved': 'APPROVED', ':pending': 'PENDING', ':b': req.approverId, ':at': at },
+        },
+      },
+      auditPut({
+        accountId,
+        at,
+        action: 'unfreezeAccount',
+        actor: 'OPERATOR',
+        operatorId: request.requestedBy,
+        approverId: req.approverId,
+        verificationRef: request.verificationRef,
+        target: `ACCOUNT#${accountId}`,
+        oldState: t.from,
+        newState: t.to,
+      }) as TransactItem,
+    ]);
+    if (!ok) continue;
+    const eventPublished = await publishAfterCommit([
+      {
+        detailType: 'AccountUnfrozen',
+        detail: { accountId, at, actor: 'OPERATOR', operatorId: req.approverId, verificationRef: request.verificationRef },
+      },
+    ]);
+    return { changed: true, eventPublished, request: { ...request, status: 'APPROVED', approvedBy: req.approverId, approvedAt: at } };
+  }
+  throw new ActionRefusedError('CONFLICT');
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the action page shows.
+
+export interface ActionSubject {
+  account?: AccountRecord;
+  links: LinkRecord[];
+  locale?: 'ja' | 'en';
+  /** The alert record as the alert function wrote it, when present (fields read defensively). */
+  alert?: Record<string, unknown>;
+}
+
+/** Loads, strongly consistent, what the page needs to say what happened and what is still possible. */
+export async function loadActionSubject(grant: { accountId: string; customerId: string; alertId: string; linkIds: string[] }): Promise<ActionSubject> {
+  const [account, links, customer, alert] = await Promise.all([
+    getAccount(grant.accountId, true),
+    Promise.all([...new Set(grant.linkIds)].map((l) => getLink(grant.accountId, l, true))),
+    db().send(new GetCommand({ TableName: tableName(), Key: key.customer(grant.customerId), ProjectionExpression: '#l', ExpressionAttributeNames: { '#l': 'locale' } })),
+    db().send(new GetCommand({ TableName: tableName(), Key: key.alert({ accountId: grant.accountId, customerId: grant.customerId }, grant.alertId) })),
+  ]);
+  const locale = customer.Item?.locale;
+  return {
+    ...(account ? { account } : {}),
+    links: links.filter((l): l is LinkRecord => l !== undefined),
+    ...(locale === 'ja' || locale === 'en' ? { locale } : {}),
+    ...(alert.Item ? { alert: alert.Item } : {}),
+  };
+}
