@@ -11,6 +11,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { opsProblem, opsRequestFromEvent, routeOps, type OpsModule } from '../../src/ops/router.ts';
 import { handleUnfreezeRequest } from '../../src/ops/unfreeze.ts';
+import { handleConsoleRequest } from '../../src/ops/console.ts';
 
 const logger = new Logger({ serviceName: 'ops' });
 const metrics = new Metrics({ serviceName: 'ops' });
@@ -18,6 +19,7 @@ const metrics = new Metrics({ serviceName: 'ops' });
 /** The areas of the operations API, tried in order; each returns undefined for routes not its own. */
 const modules: OpsModule[] = [
   handleUnfreezeRequest,
+  handleConsoleRequest,
 ];
 
 async function ops(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIGatewayProxyStructuredResultV2> {
