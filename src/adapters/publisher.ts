@@ -7,6 +7,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { awsClients } from './clients.ts';
 import { runtimeConfig } from '../config.ts';
 import { ALERTING_SOURCE, alertingEvents, type AlertingEvent } from '../../events/alerting.ts';
+import { countAlertingEvent } from '../console-data/metrics.ts';
 
 export class PublishError extends Error {
   override readonly name = 'PublishError';
@@ -30,5 +31,6 @@ export async function publishEvents(events: readonly AlertingEvent[]): Promise<v
       const codes = (out.Entries ?? []).map((x) => x.ErrorCode).filter(Boolean);
       throw new PublishError(`EventBridge rejected ${out.FailedEntryCount} of ${chunk.length} events: ${codes.join(', ')}`);
     }
+    await Promise.all(chunk.map(countAlertingEvent)); // the console's overview counters (never throws, counts a retry once)
   }
 }
