@@ -365,8 +365,7 @@ function unfreezeSection(v, rerender) {
     return h('section', { class: 'card', 'aria-labelledby': 'unfreeze-h' }, ...parts);
   }
   if (!pending.length) {
-    const ref = h('input', { name: 'verificationRef', id: 'verification-ref', required: true, maxlength: 64, autocomplete: 'off' });
-    const reason = h('input', { name: 'reason', id: 'unfreeze-reason', maxlength: 200, autocomplete: 'off' });
+    const ref = h('input', { name: 'verificationRef', id: 'verification-ref', required: true, minlength: 3, maxlength: 128, autocomplete: 'off', placeholder: 'IDV-2026-000123' });
     parts.push(
       h('p', {}, 'Unfreezing needs an identity verification reference and the approval of a second operator.'),
       h(
@@ -378,7 +377,7 @@ function unfreezeSection(v, rerender) {
             ev.preventDefault();
             status.textContent = 'Requesting…';
             try {
-              await api(`/ops/accounts/${encodeURIComponent(id)}/unfreeze-requests`, { method: 'POST', body: { verificationRef: ref.value.trim(), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) } });
+              await api(`/ops/accounts/${encodeURIComponent(id)}/unfreeze-requests`, { method: 'POST', body: { verificationRef: ref.value.trim() } });
               await rerender('Unfreeze requested: a second operator must approve it.');
             } catch (e) {
               status.textContent = e.message;
@@ -387,7 +386,6 @@ function unfreezeSection(v, rerender) {
           },
         },
         h('label', { for: 'verification-ref' }, 'Identity verification reference', ref),
-        h('label', { for: 'unfreeze-reason' }, 'Note (optional)', reason),
         h('button', { type: 'submit' }, 'Request unfreeze'),
       ),
     );
