@@ -1,0 +1,68 @@
+/** The reply flow's ports, wired to the table, the actions and the senders. */
+import { runtimeConfig } from '../config.ts';
+import { findCustomersByEmail, findCustomersByPhone, getAccount, getCustomer } from '../store/customers.ts';
+import { getLink } from '../store/links.ts';
+import { ActionRefusedError, freezeAccount, revokeLink } from '../store/actions.ts';
+import { recentAlertsOf } from '../delivery/alert-items.ts';
+import { ackEmail, ackSms } from './acknowledgements.ts';
+import { sendAckEmail, sendAckSms } from './senders.ts';
+import type { ReplyChannel, ReplyPorts } from './service.ts';
+
+const actorOf = (c: ReplyChannel) => (c === 'SMS' ? ('CUSTOMER_SMS_REPLY' as const) : ('CUSTOMER_EMAIL_REPLY' as const));
+
+async function guarded<T>(f: () => Promise<T>): Promise<T | { refused: string }> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof ActionRefusedError) return { refused: e.reason };
+    throw e;
+  }
+}
+
+export function replyPorts(): ReplyPorts {
+  return {
+    findCustomerIds: (channel, contact) => (channel === 'SMS' ? findCustomersByPhone(contact) : findCustomersByEmail(contact)),
+    async getCustomer(customerId) {
+      const c = await getCustomer(customerId, true);
+      return c ? { customerId: c.customerId, locale: c.locale, accountIds: c.accountIds } : undefined;
+    },
+    async recentAlerts(customerIds, channel, contact, since) {
+      const out = [];
+      for (const customerId of customerIds) {
+        const c = await getCustomer(customerId, true);
+        if (!c) continue;
+        for (const a of await recentAlertsOf(c, since)) {
+          const ours = a.messages.filter((m) => m.channel === channel);
+          // A message with no recorded recipient went to the contact on file, which is this one.
+          if (!ours.some((m) => m.recipient === undefined || m.recipient === contact)) continue;
+          out.push({
+            alertId: a.alertId,
+            customerId: a.customerId,
+            sentAt: a.sentAt,
+            ...(a.accountId ? { accountId: a.accountId } : {}),
+            ...(a.linkId ? { linkId: a.linkId } : {}),
+            messageIds: ours.flatMap((m) => (m.messageId ? [m.messageId] : [])),
+          });
+        }
+      }
+      return out;
+    },
+    freezeAccount: (accountId, alertId, channel, at) => guarded(() => freezeAccount(accountId, { actor: actorOf(channel), alertId, at })),
+    revokeLink: (accountId, linkId, alertId, channel, at) => guarded(() => revokeLink(accountId, linkId, { actor: actorOf(channel), alertId, at })),
+    async accountFacts(accountId, linkId) {
+      if (!accountId) return {};
+      const [account, link] = await Promise.all([getAccount(accountId, false), linkId ? getLink(accountId, linkId, false) : undefined]);
+      return { ...(account ? { maskedAccount: `...${account.last4}` } : {}), ...(link ? { providerName: link.providerName } : {}) };
+    },
+    async sendAck(reply, customer, kind, facts) {
+      // Answer the contact that wrote: it is the customer's own (step 1 of the flow).
+      if (reply.channel === 'SMS') await sendAckSms(reply.from, ackSms(kind, customer.locale, facts));
+      else {
+        const m = ackEmail(kind, customer.locale, facts);
+        await sendAckEmail(reply.from, m.subject, m.text);
+      }
+    },
+  };
+}
+
+export const tokenTtlDays = () => runtimeConfig().TOKEN_TTL_DAYS;
