@@ -1,0 +1,246 @@
+/**
+ * The HTTP side: an API Gateway HTTP API (payload format 2.0, the events the handlers and the
+ * local server speak) with the routes of `httpRoutes` in src/routing.ts:
+ *   - public: the customers' action pages, behind CloudFront with the WAF (rate-based rule on
+ *     /a/*, AWS managed rule groups) and security headers; optional custom domain;
+ *   - iam: /v1/authorize, SigV4-signed by the core bank through a role it assumes (called on the
+ *     API's own endpoint, since CloudFront would change the Host the signature covers);
+ *   - operator: the operations API, Cognito JWT (MFA required, threat protection enforced).
+ * Stage throttling bounds every route, including callers that skip CloudFront.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpIamAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { httpRoutes as defaultHttpRoutes, type FunctionName, type HttpRoute } from '../src/routing.ts';
+import type { Foundation } from './foundation.ts';
+import { acknowledge } from './nag.ts';
+
+export interface ActionsApiProps {
+  readonly foundation: Foundation;
+  readonly functionFor: (name: FunctionName) => NodejsFunction | undefined;
+  /** ARN of the CLOUDFRONT-scope WebACL (created in us-east-1 by the edge stack). */
+  readonly webAclArn: string;
+  readonly httpRoutes?: readonly HttpRoute[];
+}
+
+/** Operator groups in the user pool; the ops function reads them from the JWT's cognito:groups. */
+export const OPERATOR_GROUPS = ['operators', 'approvers'] as const;
+
+export class ActionsApi extends Construct {
+  readonly api: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly distribution: cloudfront.Distribution;
+  readonly userPool: cognito.UserPool;
+  readonly userPoolClient: cognito.UserPoolClient;
+  /** Assumed by the core bank to sign /v1/authorize (and any other iam route). */
+  readonly coreBankInvokerRole: iam.Role;
+  /** Deployed routes by "METHOD path". */
+  readonly routes = new Map<string, apigw.HttpRoute[]>();
+  readonly actionBaseUrl: string;
+
+  constructor(scope: Construct, id: string, props: ActionsApiProps) {
+    super(scope, id);
+    const f = props.foundation;
+    const cfg = f.config;
+    const stack = Stack.of(this);
+
+    this.userPool = new cognito.UserPool(this, 'Operators', {
+      userPoolName: `${cfg.namePrefix}-operators`,
+      selfSignUpEnabled: false,
+      signInAliases: { username: true, email: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(1),
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const group of OPERATOR_GROUPS) {
+      new cognito.CfnUserPoolGroup(this, `Group-${group}`, { userPoolId: this.userPool.userPoolId, groupName: group });
+    }
+    this.userPoolClient = this.userPool.addClient('Console', {
+      authFlows: { userSrp: true },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.minutes(60),
+      idTokenValidity: Duration.minutes(60),
+      refreshTokenValidity: Duration.hours(12),
+      enableTokenRevocation: true,
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: cfg.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.api = new apigw.HttpApi(this, 'Api', {
+      apiName: `${cfg.namePrefix}-api`,
+      description: 'Action pages, debit authorisation and the operations API',
+      createDefaultStage: false,
+    });
+    this.stage = new apigw.HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: cfg.actionPages.throttleRatePerSecond, burstLimit: cfg.actionPages.throttleBurst },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        // Ids and outcomes only: the path holds action tokens, so it is not logged.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            ip: '$context.identity.sourceIp',
+            caller: '$context.identity.caller',
+            error: '$context.error.message',
+          }),
+        ),
+      },
+    });
+
+    const iamAuthorizer = new HttpIamAuthorizer();
+    const operatorAuthorizer = new HttpUserPoolAuthorizer('Operators', this.userPool, { userPoolClients: [this.userPoolClient] });
+    this.coreBankInvokerRole = new iam.Role(this, 'CoreBankInvoker', {
+      assumedBy: new iam.CompositePrincipal(...[...new Set(cfg.coreBank.accountIds)].map((a) => new iam.AccountPrincipal(a))),
+      description: 'Assumed by the core bank to call the iam routes (debit authorisation) with SigV4',
+      maxSessionDuration: Duration.hours(1),
+    });
+
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    for (const route of props.httpRoutes ?? defaultHttpRoutes) {
+      const fn = props.functionFor(route.target);
+      if (!fn) continue;
+      let integration = integrations.get(route.target);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${route.target}Integration`, fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
+        integrations.set(route.target, integration);
+      }
+      const authorizer =
+        route.auth === 'iam' ? iamAuthorizer : route.auth === 'operator' ? operatorAuthorizer : new apigw.HttpNoneAuthorizer();
+      const added = this.api.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration,
+        authorizer,
+      });
+      this.routes.set(`${route.method} ${route.path}`, added);
+      for (const r of added) {
+        if (route.auth === 'iam') {
+          // The exact stage, method and path: no stage wildcard.
+          this.coreBankInvokerRole.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              actions: ['execute-api:Invoke'],
+              resources: [stack.formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `$default/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}` })],
+            }),
+          );
+        }
+        if (route.auth === 'public') {
+          acknowledge(
+            r,
+            'AwsSolutions-APIG4',
+            'Customer action page: the caller is authorised by the single-use, expiring 128-bit action token in the path (only its hash is stored); GET never changes state; the WAF rate-limits /a/*.',
+          );
+        }
+      }
+    }
+
+    // CloudFront in front of the HTTP API: the WAF can attach to CloudFront, not to an HTTP API.
+    const logBucket = new s3.Bucket(this, 'CdnLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      // CloudFront standard logs are delivered with an ACL.
+      objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ expiration: Duration.days(cfg.logRetentionDays) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(logBucket, 'AwsSolutions-S1', 'This bucket receives the CloudFront access logs; logging it into itself would loop.');
+
+    const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      comment: 'Action pages: no framing, no referrer (the URL holds the token), HSTS',
+      securityHeadersBehavior: {
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        contentTypeOptions: { override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+        contentSecurityPolicy: {
+          contentSecurityPolicy: "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+          override: false,
+        },
+      },
+    });
+
+    const custom = cfg.actionPages.customDomain;
+    this.distribution = new cloudfront.Distribution(this, 'Cdn', {
+      comment: `${cfg.namePrefix} action pages`,
+      defaultBehavior: {
+        origin: new origins.HttpOrigin(`${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        responseHeadersPolicy: securityHeaders,
+      },
+      webAclId: props.webAclArn,
+      enableLogging: true,
+      logBucket,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_200,
+      ...(custom
+        ? {
+            domainNames: [custom.domainName],
+            certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+          }
+        : {}),
+    });
+    acknowledge(
+      this.distribution,
+      'AwsSolutions-CFR1',
+      'No geo restriction on purpose: a customer travelling abroad must still be able to freeze the account from an alert.',
+    );
+    if (!custom) {
+      acknowledge(
+        this.distribution,
+        'AwsSolutions-CFR4',
+        'No custom domain in this environment: the default *.cloudfront.net certificate cannot pin TLS 1.2; set actionPages.customDomain (prod does) to enforce TLSv1.2_2021.',
+      );
+    }
+
+    this.actionBaseUrl = `https://${custom ? custom.domainName : this.distribution.distributionDomainName}/a/`;
+    f.setActionBaseUrl(this.actionBaseUrl);
+
+    new CfnOutput(this, 'ActionBaseUrl', { value: this.actionBaseUrl });
+    new CfnOutput(this, 'ApiEndpoint', { value: this.api.apiEndpoint, description: 'Core bank: POST /v1/authorize here, SigV4 (service execute-api)' });
+    new CfnOutput(this, 'CdnDomainName', { value: this.distribution.distributionDomainName, description: 'Point the custom domain (CNAME/alias) here' });
+    new CfnOutput(this, 'CoreBankInvokerRoleArn', { value: this.coreBankInvokerRole.roleArn });
+    new CfnOutput(this, 'OperatorUserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'OperatorUserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+  }
+}

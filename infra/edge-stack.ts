@@ -1,0 +1,72 @@
+/**
+ * The WAF for the action pages. A WebACL that protects CloudFront must live in us-east-1, so it
+ * has its own small stack; the main stack references its ARN (CDK cross-region reference).
+ *
+ * Rules, in order: AWS IP reputation list; a rate-based rule on /a/* per client IP (token guessing
+ * and scraping of action pages); AWS common rule set; known bad inputs.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import type { Construct } from 'constructs';
+import type { DeployConfig } from './config.ts';
+
+export interface EdgeStackProps extends StackProps {
+  readonly config: DeployConfig;
+}
+
+export const ACTION_PAGES_RATE_RULE = 'ActionPagesRatePerIp';
+
+export class EdgeStack extends Stack {
+  readonly webAcl: wafv2.CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: EdgeStackProps) {
+    super(scope, id, props);
+    const cfg = props.config;
+    const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
+    const managed = (priority: number, name: string): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+      visibilityConfig: visibility(name),
+    });
+
+    this.webAcl = new wafv2.CfnWebACL(this, 'ActionPagesAcl', {
+      name: `${cfg.namePrefix}-action-pages`,
+      scope: 'CLOUDFRONT',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(`${cfg.namePrefix}-action-pages`),
+      rules: [
+        managed(0, 'AWSManagedRulesAmazonIpReputationList'),
+        {
+          name: ACTION_PAGES_RATE_RULE,
+          priority: 1,
+          action: { block: { customResponse: { responseCode: 429 } } },
+          statement: {
+            rateBasedStatement: {
+              limit: cfg.actionPages.wafRateLimitPer5Minutes,
+              evaluationWindowSec: 300,
+              aggregateKeyType: 'IP',
+              scopeDownStatement: {
+                byteMatchStatement: {
+                  fieldToMatch: { uriPath: {} },
+                  positionalConstraint: 'STARTS_WITH',
+                  searchString: '/a/',
+                  textTransformations: [{ priority: 0, type: 'NONE' }],
+                },
+              },
+            },
+          },
+          visibilityConfig: visibility(ACTION_PAGES_RATE_RULE),
+        },
+        managed(2, 'AWSManagedRulesCommonRuleSet'),
+        managed(3, 'AWSManagedRulesKnownBadInputsRuleSet'),
+      ],
+    });
+    new CfnOutput(this, 'WebAclArn', { value: this.webAcl.attrArn });
+  }
+}

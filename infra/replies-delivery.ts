@@ -1,0 +1,101 @@
+/**
+ * Replies and delivery:
+ *   - two-way SMS: End User Messaging delivers inbound messages to the InboundSms topic
+ *     (set the phone number's two-way channel to it, see docs/deploy.md) -> sms-reply;
+ *   - email replies: an SES receipt rule for the Reply-To address (spam/virus scan, TLS required)
+ *     publishes the message with its SPF/DKIM/DMARC verdicts to the InboundEmail topic
+ *     -> email-reply;
+ *   - delivery: SES configuration-set events and SMS status events on the delivery topic
+ *     -> delivery.
+ * SNS invokes asynchronously: two retries by Lambda, then the event goes to a dead-letter queue
+ * (as does anything SNS itself could not deliver), so a malformed notification is not retried
+ * forever and is never lost silently.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { CfnOutput } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { FunctionName } from '../src/routing.ts';
+import type { Foundation } from './foundation.ts';
+
+export interface RepliesAndDeliveryProps {
+  readonly foundation: Foundation;
+  readonly functionFor: (name: FunctionName) => NodejsFunction | undefined;
+}
+
+export class RepliesAndDelivery extends Construct {
+  readonly inboundSmsTopic: sns.Topic;
+  readonly inboundEmailTopic: sns.Topic;
+  readonly receiptRuleSet: ses.ReceiptRuleSet;
+
+  constructor(scope: Construct, id: string, props: RepliesAndDeliveryProps) {
+    super(scope, id);
+    const f = props.foundation;
+    const cfg = f.config;
+    const stack = Stack.of(this);
+
+    this.inboundSmsTopic = f.secureTopic('InboundSms', 'Two-way SMS: customer replies', this);
+    this.inboundSmsTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEndUserMessagingTwoWay',
+        principals: [new iam.ServicePrincipal('sms-voice.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.inboundSmsTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+    this.inboundEmailTopic = f.secureTopic('InboundEmail', 'Email replies with SES verdicts', this);
+
+    this.receiptRuleSet = new ses.ReceiptRuleSet(this, 'ReplyRules', {
+      receiptRuleSetName: `${cfg.namePrefix}-replies`,
+      rules: [
+        {
+          receiptRuleName: 'customer-replies',
+          recipients: [cfg.email.replyToAddress],
+          scanEnabled: true,
+          tlsPolicy: ses.TlsPolicy.REQUIRE,
+          // SNS carries the whole message (replies are small; SES drops mail over 150 KB here)
+          // together with the spfVerdict / dkimVerdict / dmarcVerdict the function checks.
+          actions: [new sesActions.Sns({ topic: this.inboundEmailTopic, encoding: sesActions.EmailEncoding.UTF8 })],
+        },
+      ],
+    });
+
+    this.subscribe('sms-reply', this.inboundSmsTopic, props);
+    this.subscribe('email-reply', this.inboundEmailTopic, props);
+    this.subscribe('delivery', f.deliveryTopic, props);
+
+    new CfnOutput(this, 'InboundSmsTopicArn', { value: this.inboundSmsTopic.topicArn, description: 'Two-way SMS destination of the origination number' });
+    new CfnOutput(this, 'ReceiptRuleSetName', { value: this.receiptRuleSet.receiptRuleSetName, description: 'Activate once: aws ses set-active-receipt-rule-set' });
+  }
+
+  private subscribe(name: FunctionName, topic: sns.Topic, props: RepliesAndDeliveryProps): void {
+    const fn = props.functionFor(name);
+    if (!fn) return;
+    const f = props.foundation;
+    const dlq = f.deadLetterQueue(this, `${name}Dlq`, `${name}-dlq`);
+    // On-failure destination with the exact grant (SendMessage on this queue, the messaging key
+    // only through SQS) instead of CDK's broader queue grant.
+    const onFailure: lambda.IDestination = {
+      bind: (_scope, target) => {
+        target.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [dlq.queueArn] }));
+        target.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: [f.messagingKey.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` } },
+          }),
+        );
+        return { destination: dlq.queueArn };
+      },
+    };
+    fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure });
+    topic.addSubscription(new LambdaSubscription(fn, { deadLetterQueue: dlq }));
+  }
+}
