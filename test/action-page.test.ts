@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { handler } from '../functions/action/handler.ts';
 import { getAccount } from '../src/store/customers.ts';
 import { getLink } from '../src/store/links.ts';
 import { listAudit } from '../src/store/audit.ts';
@@ -18,6 +17,8 @@ import {
   formFields,
   httpEvent,
   invoke,
+  loadHandler,
+  type Handler,
   issue,
   readToken,
   seedAccount,
@@ -30,8 +31,10 @@ import {
 } from './action-support.ts';
 
 let env: ActionEnv;
+let handler: Handler;
 beforeAll(async () => {
   env = await setupActionEnv();
+  handler = await loadHandler('action');
 });
 afterAll(async () => {
   await env.bridge.stop();

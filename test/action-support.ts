@@ -26,7 +26,7 @@ export interface ActionEnv {
 
 export async function setupActionEnv(extra: Record<string, string> = {}): Promise<ActionEnv> {
   const bridge = await startLocalEventBridge();
-  const env = await setupTestEnv({ AWS_ENDPOINT_URL_EVENTBRIDGE: bridge.endpoint, EVENT_BUS_NAME: 'default', ...extra });
+  const env = await setupTestEnv({ AWS_ENDPOINT_URL_EVENTBRIDGE: bridge.endpoint, EVENT_BUS_NAME: 'default', POWERTOOLS_METRICS_DISABLED: 'true', ...extra });
   resetTokenPeppers();
   return { bridge, tableName: env.tableName };
 }
@@ -128,7 +128,16 @@ export function httpEvent(opts: {
   } as APIGatewayProxyEventV2;
 }
 
-type Handler = (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+/**
+ * Imports a Lambda entry point after the environment is set, as the Lambda runtime does: the
+ * Powertools logger and metrics read their settings when the module loads.
+ */
+export async function loadHandler(name: 'action' | 'authorize' | 'ops'): Promise<Handler> {
+  const mod = (await import(`../functions/${name}/handler.ts`)) as { handler: Handler };
+  return mod.handler;
+}
+
+export type Handler = (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
 export async function invoke(handler: Handler, event: APIGatewayProxyEventV2, name = 'test'): Promise<APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string; headers: Record<string, string> }> {
   const out = (await handler(event as never, lambdaContext(name))) as APIGatewayProxyStructuredResultV2;
