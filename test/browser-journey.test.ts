@@ -1,0 +1,259 @@
+/**
+ * The customer journey and the operations console in a real browser (Debian chromium through
+ * playwright-core), against the whole local runtime on free ports:
+ *   LinkCreated -> the email in the local mailbox -> its link -> "revoke this link" ->
+ *   POST /v1/authorize through that link is denied -> the console's account view shows the revoke.
+ * Then the console: overview charts, a campaign paused, an unfreeze that needs a second operator,
+ * the audit export. Action pages are checked with axe-core (no serious or critical violations)
+ * in both locales and at 320 px. Screenshots: test-output/screenshots/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startLocalRuntime, type LocalRuntime } from '../local/runtime.ts';
+import { demoCustomers, impostorLinksWallet } from '../local/demo-data.ts';
+import { SESSION_COOKIE } from '../local/http-server.ts';
+import { launchBrowser, screenshot, seriousAxeViolations, trackExternalRequests, fitsViewportWidth, SCREENSHOT_DIR, type Browser } from './support/browser.ts';
+
+let rt: LocalRuntime;
+let browser: Browser;
+const notes: string[] = [];
+const customer = demoCustomers[0]!;
+
+/** Logs the browser in to the console as this operator (the dev login's session cookie). */
+async function signInAs(operatorId: string): Promise<void> {
+  const cookie = rt.operatorCookie({ id: operatorId, groups: ['operators'] });
+  await browser.context.clearCookies();
+  await browser.context.addCookies([{ name: SESSION_COOKIE, value: cookie.slice(SESSION_COOKIE.length + 1), url: rt.urls.api }]);
+}
+
+async function consolePage(hash: string, section: string): Promise<Page> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${rt.urls.api}/console/${hash}`);
+  await page.waitForSelector(`body[data-ready="${section}"]`, { timeout: 15_000 });
+  expect(errors).toEqual([]);
+  return page;
+}
+
+async function authorize(body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(`${rt.urls.api}/v1/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': rt.apiKey }, body: JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+/** Action links in the newest email to this address (the body is HTML and text). */
+async function actionLinksInMail(to: string, after: string): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await rt.bus.drain(5_000);
+    const mails = (await rt.peers.emails()).filter((m) => m.to.includes(to) && m.at >= after);
+    const mail = mails.at(-1);
+    if (mail) {
+      const esc = rt.urls.actionBase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const links = [...`${mail.html ?? ''}\n${mail.text ?? ''}`.matchAll(new RegExp(`${esc}[A-Za-z0-9_-]+`, 'g'))].map((m) => m[0]);
+      return [...new Set(links)];
+    }
+    if (Date.now() > deadline) throw new Error(`no email to the customer after ${after}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function expectAccessible(page: Page, what: string): Promise<void> {
+  const violations = await seriousAxeViolations(page);
+  if (violations.length) notes.push(`${what}: ${JSON.stringify(violations)}`);
+  expect(violations, what).toEqual([]);
+}
+
+beforeAll(async () => {
+  rt = await startLocalRuntime({ log: (l) => notes.push(l) });
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await rt?.stop();
+  // The README embeds the console and action-page screenshots.
+  const docs = join(process.cwd(), 'docs', 'screenshots');
+  mkdirSync(docs, { recursive: true });
+  for (const name of ['action-page-ja', 'action-page-en-320px', 'action-page-done', 'console-overview', 'console-account', 'console-campaigns', 'console-unfreeze']) {
+    try {
+      copyFileSync(join(SCREENSHOT_DIR, `${name}.png`), join(docs, `${name}.png`));
+    } catch {
+      // a failed test already says why its screenshot is missing
+    }
+  }
+});
+
+describe('the customer journey', () => {
+  let linkId: string;
+
+  it('LinkCreated -> email -> revoke from the action page -> debit through the link denied -> revoke in the console', async () => {
+    expect(rt.functions.missing).not.toContain('alert');
+    const since = new Date().toISOString();
+    const event = impostorLinksWallet(customer, `browser${Date.now().toString(36)}`);
+    linkId = (event.detail as { linkId: string }).linkId;
+    rt.publish([event]);
+
+    // Before the customer acts, a debit through the new (PENDING) link above the limit is held.
+    const links = await actionLinksInMail(customer.email, since);
+    expect(links.length).toBeGreaterThan(0);
+
+    const page = await browser.newPage({ width: 390, height: 844 });
+    const external = trackExternalRequests(page);
+    let found = false;
+    for (const link of links) {
+      await page.goto(link);
+      if ((await page.locator('button.revoke').count()) > 0) {
+        found = true;
+        break;
+      }
+    }
+    expect(found, 'an action link whose page offers "revoke this link"').toBe(true);
+    expect(await page.getAttribute('html', 'lang')).toBe(customer.locale);
+    await screenshot(page, `action-page-${customer.locale}`);
+    await expectAccessible(page, `action page (${customer.locale})`);
+
+    // The other locale, through the page's own switch, at 320 px.
+    await page.setViewportSize({ width: 320, height: 740 });
+    await page.click('header nav a');
+    await page.waitForLoadState('load');
+    const other = customer.locale === 'ja' ? 'en' : 'ja';
+    expect(await page.getAttribute('html', 'lang')).toBe(other);
+    expect((await fitsViewportWidth(page)).fits, 'no sideways scrolling at 320 px').toBe(true);
+    await screenshot(page, `action-page-${other}-320px`);
+    await expectAccessible(page, `action page (${other}, 320 px)`);
+
+    // Tap "revoke this link".
+    await page.click('button.revoke');
+    await page.waitForLoadState('load');
+    expect(await page.locator('[role="status"]').count()).toBeGreaterThan(0);
+    await screenshot(page, 'action-page-done');
+    await expectAccessible(page, 'action page after the revoke');
+    expect((await fitsViewportWidth(page)).fits).toBe(true);
+    expect(external, 'requests outside the local runtime').toEqual([]);
+    await page.close();
+
+    // The core bank's debit through that link is now denied.
+    const decision = await authorize({ accountId: customer.accountId, channel: 'EPAY_CHARGE', amount: 5_000, currency: 'JPY', linkId, requestId: 'browser-journey-1' });
+    expect(decision.status).toBe(200);
+    expect(decision.body.decision).toBe('DENY');
+
+    // Operations see the revoke in the account's audit timeline.
+    await signInAs('op-alice');
+    const ops = await consolePage(`#/accounts/${customer.accountId}`, 'accounts');
+    const revoke = ops.locator('#audit-timeline li[data-action="revokeLink"]');
+    await expect.poll(() => revoke.count()).toBe(1);
+    expect(await revoke.innerText()).toContain(linkId);
+    expect(await ops.locator('table.data').first().innerText()).toContain('REVOKED');
+    // Contacts are masked.
+    const text = await ops.locator('main').innerText();
+    expect(text).not.toContain(customer.email);
+    expect(text).not.toContain(customer.phone);
+    await screenshot(ops, 'console-account');
+    await expectAccessible(ops, 'console account view');
+    await ops.close();
+  });
+
+  it('answers a clear, accessible page for a broken link, in both locales', async () => {
+    const page = await browser.newPage({ width: 320, height: 640 });
+    for (const lang of ['ja', 'en']) {
+      const r = await page.goto(`${rt.urls.actionBase}AAAAAAAAAAAAAAAAAAAAAA?lang=${lang}`);
+      expect(r?.status()).toBeGreaterThanOrEqual(400);
+      expect(await page.getAttribute('html', 'lang')).toBe(lang);
+      expect(await page.content()).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+      expect((await fitsViewportWidth(page)).fits).toBe(true);
+      await expectAccessible(page, `problem page (${lang})`);
+    }
+    await page.close();
+  });
+});
+
+describe('the operations console', () => {
+  it('renders the overview charts with what just happened', async () => {
+    await signInAs('op-alice');
+    const page = await consolePage('#/overview?range=hour', 'overview');
+    expect(await page.locator('svg.chart').count()).toBe(3);
+    expect(Number(await page.locator('[data-metric="revokes"] .n').innerText())).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('svg.chart rect.bar').count()).toBeGreaterThan(0);
+    await screenshot(page, 'console-overview');
+    await expectAccessible(page, 'console overview');
+    await page.click('button:has-text("Last week")');
+    await page.waitForSelector('button[aria-pressed="true"]:has-text("Last week")');
+    await page.waitForSelector('body[data-ready="overview"] svg.chart');
+    await page.close();
+  });
+
+  it('needs a second operator to unfreeze', async () => {
+    // The customer freezes the account from a fresh alert's page.
+    const since = new Date().toISOString();
+    rt.publish([impostorLinksWallet(customer, `freeze${Date.now().toString(36)}`)]);
+    const links = await actionLinksInMail(customer.email, since);
+    const customerPage = await browser.newPage({ width: 390, height: 844 });
+    let froze = false;
+    for (const link of links) {
+      await customerPage.goto(link);
+      if ((await customerPage.locator('button.freeze').count()) > 0) {
+        await customerPage.click('button.freeze');
+        await customerPage.waitForLoadState('load');
+        froze = true;
+        break;
+      }
+    }
+    expect(froze).toBe(true);
+    await customerPage.close();
+    expect((await authorize({ accountId: customer.accountId, channel: 'ATM_CARD', amount: 1_000, currency: 'JPY' })).body.decision).toBe('DENY');
+
+    // Operator A requests the unfreeze with the identity-verification reference...
+    await signInAs('op-alice');
+    const a = await consolePage(`#/accounts/${customer.accountId}`, 'accounts');
+    expect(await a.locator('#account-state').innerText()).toBe('FROZEN');
+    await a.fill('#verification-ref', 'IDV-2026-000123');
+    await a.click('#unfreeze-request-form button[type="submit"]');
+    await a.waitForSelector('[data-request-id]');
+    // ...and cannot approve it themselves.
+    await a.click('[data-action="approve-unfreeze"]');
+    await expect.poll(() => a.locator('.status.error').innerText()).toContain('different operator');
+    expect(await a.locator('#account-state').innerText()).toBe('FROZEN');
+    await screenshot(a, 'console-unfreeze');
+    await expectAccessible(a, 'console unfreeze');
+    await a.close();
+    expect((await authorize({ accountId: customer.accountId, channel: 'ATM_CARD', amount: 1_000, currency: 'JPY' })).body.decision).toBe('DENY');
+
+    // Operator B approves: the account is active again, and the timeline names both.
+    await signInAs('op-bob');
+    const b = await consolePage(`#/accounts/${customer.accountId}`, 'accounts');
+    await b.click('[data-action="approve-unfreeze"]');
+    await b.waitForSelector('#account-state .state-ACTIVE');
+    const entry = b.locator('#audit-timeline li[data-action="unfreezeAccount"]');
+    expect(await entry.innerText()).toMatch(/op-alice.*op-bob.*IDV-2026-000123/s);
+    await b.close();
+    expect((await authorize({ accountId: customer.accountId, channel: 'ATM_CARD', amount: 1_000, currency: 'JPY' })).body.decision).toBe('ALLOW');
+  });
+
+  it('exports the audit trail as CSV and JSON lines', async () => {
+    await signInAs('op-alice');
+    const page = await consolePage('#/audit', 'audit');
+    const today = new Date().toISOString().slice(0, 10);
+    await page.fill('#export-from', today);
+    await page.fill('#export-to', today);
+    for (const format of ['csv', 'jsonl'] as const) {
+      await page.selectOption('#export-format', format);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('form button[type="submit"]')]);
+      const text = readFileSync((await download.path())!, 'utf8');
+      const lines = text.trim().split('\n');
+      if (format === 'csv') {
+        expect(lines[0]).toMatch(/^at,accountId,action,/);
+        expect(text).toContain('revokeLink');
+        expect(text).toContain('unfreezeAccount');
+      } else {
+        const rows = lines.map((l) => JSON.parse(l) as { action: string; accountId: string });
+        expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['revokeLink', 'freezeAccount', 'requestUnfreeze', 'unfreezeAccount']));
+      }
+      await expect.poll(() => page.locator('#export-status').getAttribute('data-rows')).toBeTruthy();
+    }
+    await screenshot(page, 'console-audit-export');
+    await page.close();
+  });
+});
