@@ -1,0 +1,50 @@
+/**
+ * Campaign settings, read from the environment like src/config.ts (the CDK construct and the
+ * local runtime set the same variables). Quotas are the provider limits this account has been
+ * granted: a campaign may ask for any rate up to them, never above.
+ */
+import { z } from 'zod';
+
+const positive = z.coerce.number().positive();
+
+export const CampaignConfig = z.object({
+  /** SES maximum send rate granted to the account (messages per second). */
+  CAMPAIGN_EMAIL_QUOTA_PER_SECOND: positive.default(100),
+  /** SMS messages per second granted for the origination identity. */
+  CAMPAIGN_SMS_QUOTA_PER_SECOND: positive.default(20),
+  /** SQS queue that drives campaign workers in AWS; empty locally (the CLI or runtime hosts the worker). */
+  CAMPAIGN_QUEUE_URL: z.string().default(''),
+  /** A worker's hold on a channel of a campaign; another worker takes over only after it lapses. */
+  CAMPAIGN_LEASE_SECONDS: positive.default(15),
+  /**
+   * What to do with a recipient whose send was in flight when a worker died and whom no
+   * delivery record confirms: 'resend' (at-least-once for that one batch) or 'hold' (mark
+   * IN_DOUBT and count it failed for an operator to review).
+   */
+  CAMPAIGN_IN_DOUBT: z.enum(['resend', 'hold']).default('resend'),
+  /** Local mode: confirm in-doubt sends against the local mailbox and SMS outbox. */
+  CAMPAIGN_LOCAL_DELIVERY_LOOKUP: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Audience items read and sent per batch (SES SendBulkEmail takes at most 50 destinations). */
+  CAMPAIGN_BATCH_SIZE: z.coerce.number().int().min(1).max(50).default(50),
+  /** Batches in flight per channel: enough to hide round-trip latency at the configured rate. */
+  CAMPAIGN_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+});
+export type CampaignConfig = z.infer<typeof CampaignConfig>;
+
+let cached: CampaignConfig | undefined;
+export function campaignConfig(): CampaignConfig {
+  if (!cached) {
+    const r = CampaignConfig.safeParse(process.env);
+    if (!r.success) {
+      throw new Error(`invalid campaign configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    cached = r.data;
+  }
+  return cached;
+}
+export function resetCampaignConfig(): void {
+  cached = undefined;
+}

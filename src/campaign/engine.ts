@@ -1,0 +1,527 @@
+/**
+ * The campaign engine: one worker sends one campaign, each channel (email, SMS) as its own lane
+ * with its own rate, lease, shards and token bucket.
+ *
+ * A lane reads its shards (scan segments of the sparse Audience index, a provider's partition of
+ * it, or the campaign's own list) page by page, a page being one batch, and keeps up to
+ * `concurrency` batches in flight. Per batch: resolve the recipients (account, customer, links),
+ * decide skip / suppress / send, wait for the token bucket, claim them in the ledger with their
+ * tokens (one conditional transaction), send (SES SendBulkEmail or SNS Publish), and record the
+ * outcome conditional on the attempt. A shard's cursor and counters move together, in page order,
+ * only past pages that finished, so a restart reprocesses at most the pages in flight, and the
+ * ledger turns those into "already done" (counted once, never re-sent) or "in doubt" (resolved
+ * against the provider's records where there are any). Memory holds only the pages in flight.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Locale } from '../../events/core.ts';
+import type { Campaign, CampaignState, Channel, Counters, LedgerEntry, LedgerStatus } from './types.ts';
+import { CampaignError, counterNames, zeroCounters } from './types.ts';
+import { campaignTemplates, type CampaignTemplate } from './templates.ts';
+import { campaignAlertId, grantActions, messageData, renderSms, type RecipientView } from './message.ts';
+import { TokenBucket, Aborted, backoffMs, sleep, msUntilWindowOpens } from './pacing.ts';
+import type { DeliveryLookup, EmailSender, SendOutcome, SmsSender } from './senders.ts';
+import * as store from './store.ts';
+import { hashToken } from '../domain/tokens.ts';
+
+export interface EngineDeps {
+  email?: EmailSender;
+  sms?: SmsSender;
+  lookup?: DeliveryLookup;
+  pepper: string;
+  actionBaseUrl: string;
+  tokenTtlDays: number;
+  inDoubt: 'resend' | 'hold';
+  batchSize: number;
+  concurrency: number;
+  leaseSeconds: number;
+  /** Called when a batch is released to the provider (benchmarks measure pacing with it). */
+  onRelease?: (channel: Channel, recipients: number, atMs: number) => void;
+  log?: (message: string, ids: Record<string, string | number>) => void;
+}
+
+export type WorkerOutcome = 'COMPLETED' | 'PAUSED' | 'CANCELLED' | 'DEADLINE' | 'WINDOW' | 'BUSY' | 'NOT_RUNNING' | 'LOST';
+
+export interface WorkerResult {
+  outcome: WorkerOutcome;
+  state?: CampaignState;
+  /** For WINDOW: when the send window opens; for BUSY: when to try again. */
+  waitMs?: number;
+}
+
+type StopReason = Exclude<WorkerOutcome, 'COMPLETED' | 'BUSY' | 'NOT_RUNNING'> | 'STOPPED' | 'ERROR';
+
+/** Shared stop signal of a worker: polls the campaign item (every 500 ms) and renews leases. */
+class Control {
+  readonly abort = new AbortController();
+  reason: StopReason | undefined;
+  error: unknown;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly leases = new Set<Channel>();
+  private lastRenew = Date.now();
+
+  constructor(
+    private readonly campaign: Campaign,
+    private readonly workerId: string,
+    private readonly deadline: number,
+    private readonly leaseSeconds: number,
+    outer?: AbortSignal,
+  ) {
+    outer?.addEventListener('abort', () => this.stop('STOPPED'), { once: true });
+    if (outer?.aborted) this.stop('STOPPED');
+  }
+
+  get stopped(): boolean {
+    return this.reason !== undefined;
+  }
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  stop(reason: StopReason, error?: unknown): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.error = error;
+    this.abort.abort();
+  }
+
+  hold(channel: Channel): void {
+    this.leases.add(channel);
+  }
+
+  start(): void {
+    const tick = async () => {
+      try {
+        if (Date.now() >= this.deadline) return this.stop('DEADLINE');
+        if (msUntilWindowOpens(this.campaign.window, new Date()) > 0) return this.stop('WINDOW');
+        const c = await store.getCampaign(this.campaign.campaignId);
+        if (!c || c.state === 'CANCELLED') return this.stop('CANCELLED');
+        if (c.state === 'PAUSED') return this.stop('PAUSED');
+        if (c.state !== 'RUNNING') return this.stop('STOPPED');
+        if (Date.now() - this.lastRenew >= (this.leaseSeconds * 1000) / 3) {
+          this.lastRenew = Date.now();
+          for (const ch of this.leases) {
+            if (!(await store.acquireLease(this.campaign.campaignId, ch, this.workerId, this.leaseSeconds))) return this.stop('LOST');
+          }
+        }
+      } catch {
+        // A failed poll is retried next tick; a persistent failure ends at the deadline or lease.
+      }
+      if (!this.stopped) this.timer = setTimeout(() => void tick(), 500);
+    };
+    this.timer = setTimeout(() => void tick(), 500);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+class Semaphore {
+  private waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    if (this.free > 0) {
+      this.free--;
+      return true;
+    }
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== go);
+        resolve(false);
+      };
+      const go = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      this.waiters.push(go);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+const add = (a: Counters, b: Counters) => {
+  for (const n of counterNames) a[n] += b[n];
+};
+
+type Plan =
+  | { kind: 'terminal'; status: 'SKIPPED' | 'SUPPRESSED'; reason: string }
+  | { kind: 'send'; contact: string; view: RecipientView };
+
+/** Who gets what: skipped (frozen, no contact, no links any more), suppressed, or a send. */
+export function planRecipient(r: store.ResolvedRecipient, c: Campaign, channel: Channel, template: CampaignTemplate): Plan {
+  if (!r.account) return { kind: 'terminal', status: 'SKIPPED', reason: 'unknown-account' };
+  if (r.account.state === 'FROZEN') return { kind: 'terminal', status: 'SKIPPED', reason: 'frozen' };
+  const cust = r.customer;
+  const contact = channel === 'email' ? cust?.email : cust?.phone;
+  if (!cust || !contact) return { kind: 'terminal', status: 'SKIPPED', reason: 'no-contact' };
+  if (channel === 'email' ? cust.suppressedEmail : cust.suppressedPhone) return { kind: 'terminal', status: 'SUPPRESSED', reason: 'suppressed' };
+  const links = r.links
+    .filter((l) => (l.state === 'PENDING' || l.state === 'ACTIVE') && (c.audience.kind !== 'provider' || l.providerId === c.audience.providerId))
+    .sort((a, b) => (a.providerName === b.providerName ? a.linkId.localeCompare(b.linkId) : a.providerName.localeCompare(b.providerName)));
+  if (links.length === 0) return { kind: 'terminal', status: 'SKIPPED', reason: 'no-links' };
+  const forms = channel === 'email' ? template.email : template.sms;
+  const loc: Locale = forms && cust.locale in forms ? cust.locale : c.fallbackLocale;
+  return {
+    kind: 'send',
+    contact,
+    view: {
+      accountId: r.accountId,
+      customerId: cust.customerId,
+      last4: r.account.last4,
+      displayName: cust.displayName,
+      locale: loc,
+      links: links.map((l) => ({ linkId: l.linkId, providerName: l.providerName })),
+    },
+  };
+}
+
+interface Pending {
+  accountId: string;
+  contact: string;
+  view: RecipientView;
+  token: string;
+  attempt: string;
+}
+
+const terminalCounter: Record<LedgerStatus, keyof Counters | undefined> = {
+  SENT: 'sent',
+  FAILED: 'failed',
+  IN_DOUBT: 'failed',
+  SUPPRESSED: 'suppressed',
+  SKIPPED: 'skipped',
+  SENDING: undefined,
+  UNSENT: undefined,
+};
+
+class Lane {
+  private readonly bucket: TokenBucket;
+  private readonly sem: Semaphore;
+
+  constructor(
+    private readonly c: Campaign,
+    private readonly channel: Channel,
+    private readonly template: CampaignTemplate,
+    private readonly ctl: Control,
+    private readonly deps: EngineDeps,
+    private readonly workerId: string,
+  ) {
+    this.bucket = new TokenBucket(c.rates[channel]!);
+    this.sem = new Semaphore(deps.concurrency);
+  }
+
+  async run(): Promise<'DONE' | 'STOPPED'> {
+    const shards = (await store.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
+    await Promise.all(shards.map((s) => this.runShard(s)));
+    if (this.ctl.stopped) return 'STOPPED';
+    const left = (await store.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
+    return left.length === 0 ? 'DONE' : 'STOPPED';
+  }
+
+  private async runShard(s: Awaited<ReturnType<typeof store.listShards>>[number]): Promise<void> {
+    interface Slot {
+      next: string | undefined;
+      finished: boolean;
+      ok: boolean;
+      counts: Counters;
+    }
+    const queue: Slot[] = [];
+    const inflight = new Set<Promise<void>>();
+    let version = s.version;
+    let cursor = s.cursor;
+    let broken = false;
+    let committing: Promise<void> = Promise.resolve();
+
+    const commitReady = () => {
+      committing = committing
+        .then(async () => {
+          if (broken) return;
+          const sum = zeroCounters();
+          let last: Slot | undefined;
+          while (queue.length > 0 && queue[0]!.finished && queue[0]!.ok) {
+            last = queue.shift()!;
+            add(sum, last.counts);
+          }
+          if (queue.length > 0 && queue[0]!.finished && !queue[0]!.ok) broken = true;
+          if (!last) return;
+          const ok = await store.commitShard(this.c.campaignId, s, version, { cursor: last.next, done: last.next === undefined, add: sum });
+          if (!ok) return this.ctl.stop('LOST');
+          version++;
+        })
+        .catch((e: unknown) => this.ctl.stop('ERROR', e));
+    };
+
+    while (!this.ctl.stopped && !broken) {
+      if (!(await this.sem.acquire(this.ctl.signal))) break;
+      let page: store.AudiencePage;
+      try {
+        page = await store.readAudiencePage(this.c, s.segment, cursor, this.deps.batchSize);
+      } catch (e) {
+        this.sem.release();
+        this.ctl.stop('ERROR', e);
+        break;
+      }
+      const slot: Slot = { next: page.next, finished: false, ok: false, counts: zeroCounters() };
+      queue.push(slot);
+      const p = this.processBatch(page.entries)
+        .then(
+          (r) => {
+            slot.ok = r.ok;
+            slot.counts = r.counts;
+          },
+          (e: unknown) => this.ctl.stop('ERROR', e),
+        )
+        .finally(() => {
+          slot.finished = true;
+          this.sem.release();
+          commitReady();
+        });
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+      cursor = page.next;
+      if (page.next === undefined) break;
+    }
+    await Promise.all([...inflight]);
+    await committing;
+  }
+
+  private async processBatch(entries: readonly store.AudienceEntry[]): Promise<{ ok: boolean; counts: Counters }> {
+    const counts = zeroCounters();
+    if (this.ctl.stopped) return { ok: false, counts };
+    const seen = new Set<string>();
+    const uniq = entries.filter((e) => (seen.has(e.accountId) ? false : (seen.add(e.accountId), true)));
+    if (uniq.length === 0) return { ok: true, counts };
+    const resolved = await store.resolveRecipients(uniq);
+    const plans = resolved.map((r) => planRecipient(r, this.c, this.channel, this.template));
+
+    const sendable = plans.filter((p) => p.kind === 'send').length;
+    try {
+      await this.bucket.take(sendable, this.ctl.signal);
+    } catch (e) {
+      if (e instanceof Aborted) return { ok: false, counts };
+      throw e;
+    }
+    if (this.ctl.stopped) return { ok: false, counts };
+
+    const attempt = `${this.workerId}:${randomUUID()}`;
+    const now = new Date().toISOString();
+    const tokens = plans.map((p) => (p.kind === 'send' ? store.newToken(this.deps.pepper) : undefined));
+    const claims: store.Claim[] = plans.map((p, i) => {
+      const base = { campaignId: this.c.campaignId, channel: this.channel, accountId: uniq[i]!.accountId, origin: uniq[i]!.origin, updatedAt: now };
+      if (p.kind === 'terminal') return { entry: { ...base, status: p.status, reason: p.reason } };
+      return {
+        entry: { ...base, status: 'SENDING', attempt, tokenHash: tokens[i]!.hash },
+        token: { hash: tokens[i]!.hash, grant: this.grant(p.view), ttlDays: this.deps.tokenTtlDays },
+      };
+    });
+    const results = await store.claimRecipients(claims);
+
+    const toSend: Pending[] = [];
+    const settle: store.Outcome[] = [];
+    for (let i = 0; i < plans.length; i++) {
+      const p = plans[i]!;
+      const r = results[i]!;
+      if (r.claimed) {
+        counts.planned++;
+        if (p.kind === 'terminal') counts[p.status === 'SKIPPED' ? 'skipped' : 'suppressed']++;
+        else toSend.push({ accountId: p.view.accountId, contact: p.contact, view: p.view, token: tokens[i]!.token, attempt });
+        continue;
+      }
+      // Another index entry of the same account claimed it first: not this page's recipient.
+      if (r.existing.origin !== claims[i]!.entry.origin) continue;
+      counts.planned++;
+      const done = terminalCounter[r.existing.status];
+      if (done) {
+        counts[done]++;
+        continue;
+      }
+      const recovered = await this.recover(r.existing, p, attempt);
+      if (recovered.kind === 'counted') counts[recovered.counter]++;
+      else if (recovered.kind === 'outcome') settle.push(recovered.outcome);
+      else toSend.push(recovered.pending);
+    }
+    if (settle.length) {
+      await store.recordOutcomes(settle);
+      for (const o of settle) counts[terminalCounter[o.status]!]++;
+    }
+    if (toSend.length === 0) return { ok: true, counts };
+    const sent = await this.sendWithRetry(toSend);
+    add(counts, sent.counts);
+    return { ok: sent.ok, counts };
+  }
+
+  private grant(view: RecipientView) {
+    return { accountId: view.accountId, customerId: view.customerId, alertId: campaignAlertId(this.c.campaignId), actions: grantActions(view.links) };
+  }
+
+  /** This shard's own entry from an earlier run that did not finish: find out, then finish it. */
+  private async recover(
+    existing: LedgerEntry,
+    plan: Plan,
+    attempt: string,
+  ): Promise<{ kind: 'counted'; counter: keyof Counters } | { kind: 'outcome'; outcome: store.Outcome } | { kind: 'send'; pending: Pending }> {
+    const id = { campaignId: this.c.campaignId, channel: this.channel, accountId: existing.accountId, attempt: existing.attempt ?? '' };
+    if (existing.status === 'SENDING' && existing.tokenHash && plan.kind === 'send' && this.deps.lookup) {
+      const messageId = await this.deps.lookup.find(this.channel, plan.contact, existing.tokenHash);
+      if (messageId) return { kind: 'outcome', outcome: { ...id, status: 'SENT', messageId, reason: 'confirmed-after-restart' } };
+    } else if (existing.status === 'SENDING' && this.deps.inDoubt === 'hold') {
+      return { kind: 'outcome', outcome: { ...id, status: 'IN_DOUBT', reason: 'worker-died-during-send' } };
+    }
+    if (plan.kind === 'terminal') {
+      // Skipped or suppressed since the earlier attempt (e.g. the account was frozen meanwhile).
+      return { kind: 'outcome', outcome: { ...id, status: plan.status, reason: plan.reason } };
+    }
+    const t = store.newToken(this.deps.pepper);
+    const ok = await store.reattempt(existing, attempt, { hash: t.hash, grant: this.grant(plan.view), ttlDays: this.deps.tokenTtlDays });
+    if (!ok) throw new Error(`ledger entry changed under a held lease (campaign ${this.c.campaignId})`);
+    this.deps.log?.('campaign recipient re-attempted after restart', { campaignId: this.c.campaignId, accountId: existing.accountId });
+    return { kind: 'send', pending: { accountId: existing.accountId, contact: plan.contact, view: plan.view, token: t.token, attempt } };
+  }
+
+  private async sendOnce(batch: readonly Pending[]): Promise<SendOutcome[]> {
+    this.deps.onRelease?.(this.channel, batch.length, performance.now());
+    const data = batch.map((p) => messageData(p.view, p.token, this.deps.actionBaseUrl));
+    if (this.channel === 'sms') {
+      const sms = this.deps.sms;
+      if (!sms) throw new Error('no SMS sender configured');
+      return Promise.all(batch.map((p, i) => sms.send(p.contact, renderSms(this.template, p.view.locale, data[i]!))));
+    }
+    const email = this.deps.email;
+    if (!email) throw new Error('no email sender configured');
+    const out: SendOutcome[] = new Array<SendOutcome>(batch.length);
+    const byLocale = new Map<Locale, number[]>();
+    batch.forEach((p, i) => byLocale.set(p.view.locale, [...(byLocale.get(p.view.locale) ?? []), i]));
+    await Promise.all(
+      [...byLocale].map(async ([loc, idx]) => {
+        const res = await email.sendBulk(
+          this.template.id,
+          loc,
+          idx.map((i) => ({ to: batch[i]!.contact, data: data[i]! })),
+          { campaign: this.c.campaignId, channel: 'email' },
+        );
+        idx.forEach((i, n) => (out[i] = res[n]!));
+      }),
+    );
+    return out;
+  }
+
+  private async sendWithRetry(batch: Pending[]): Promise<{ ok: boolean; counts: Counters }> {
+    const counts = zeroCounters();
+    let pending = batch;
+    const outcomes: store.Outcome[] = [];
+    const outcome = (p: Pending, status: store.Outcome['status'], extra: { messageId?: string; reason?: string } = {}) =>
+      outcomes.push({ campaignId: this.c.campaignId, channel: this.channel, accountId: p.accountId, attempt: p.attempt, status, ...extra });
+    let ok = true;
+    for (let round = 0; pending.length > 0; round++) {
+      const results = await this.sendOnce(pending);
+      const retry: Pending[] = [];
+      let throttled = false;
+      for (let i = 0; i < pending.length; i++) {
+        const p = pending[i]!;
+        const r = results[i]!;
+        if (r.kind === 'accepted') outcome(p, 'SENT', { messageId: r.messageId });
+        else if (r.kind === 'rejected') outcome(p, 'FAILED', { reason: r.reason });
+        else if (r.kind === 'throttled') {
+          throttled = true;
+          retry.push(p);
+        } else {
+          // May have been accepted: ask the provider's records; without any, follow the policy.
+          const hash = hashToken(p.token, this.deps.pepper);
+          const found = this.deps.lookup ? await this.deps.lookup.find(this.channel, p.contact, hash) : undefined;
+          if (found) outcome(p, 'SENT', { messageId: found });
+          else if (this.deps.lookup || this.deps.inDoubt === 'resend') retry.push(p);
+          else outcome(p, 'IN_DOUBT', { reason: r.reason });
+        }
+      }
+      if (throttled) this.bucket.throttled();
+      else this.bucket.recovered();
+      if (retry.length === 0) break;
+      this.deps.log?.('campaign send retried', { campaignId: this.c.campaignId, recipients: retry.length, round });
+      await sleep(backoffMs(round), this.ctl.signal);
+      try {
+        if (this.ctl.stopped) throw new Aborted('stopped');
+        await this.bucket.take(retry.length, this.ctl.signal);
+      } catch (e) {
+        if (!(e instanceof Aborted)) throw e;
+        // Not sent (throttled, or confirmed absent): the next run sends them without doubt.
+        for (const p of retry) outcome(p, 'UNSENT', { reason: 'stopped-before-retry' });
+        ok = false;
+        break;
+      }
+      pending = retry;
+    }
+    await store.recordOutcomes(outcomes);
+    for (const o of outcomes) {
+      const c = terminalCounter[o.status];
+      if (c) counts[c]++;
+    }
+    return { ok, counts };
+  }
+}
+
+/**
+ * Runs one campaign until it completes, is paused or cancelled, the deadline passes, or the send
+ * window closes. Safe to run again at any time (after a crash, by a duplicate message): leases
+ * keep one worker per channel, and the ledger keeps every recipient to one message.
+ */
+export async function runCampaignWorker(
+  campaignId: string,
+  deps: EngineDeps,
+  opts: { workerId?: string; deadline?: number; signal?: AbortSignal } = {},
+): Promise<WorkerResult> {
+  const workerId = opts.workerId ?? `w-${randomUUID().slice(0, 8)}`;
+  const c = await store.getCampaign(campaignId);
+  if (!c) throw new CampaignError('NOT_FOUND', `no campaign ${campaignId}`);
+  if (c.state !== 'RUNNING') return { outcome: 'NOT_RUNNING', state: c.state };
+  const wait = msUntilWindowOpens(c.window, new Date());
+  if (wait > 0) return { outcome: 'WINDOW', state: c.state, waitMs: wait };
+  const template = campaignTemplates.get(c.templateId);
+  if (!template) throw new CampaignError('INVALID', `unknown template ${c.templateId}`);
+  const channelsUsed = (['email', 'sms'] as const).filter((ch) => c.rates[ch] !== undefined);
+
+  const held: Channel[] = [];
+  for (const ch of channelsUsed) {
+    if (await store.acquireLease(campaignId, ch, workerId, deps.leaseSeconds)) held.push(ch);
+  }
+  const ctl = new Control(c, workerId, opts.deadline ?? Number.POSITIVE_INFINITY, deps.leaseSeconds, opts.signal);
+  try {
+    if (held.length === 0) return { outcome: 'BUSY', state: c.state, waitMs: deps.leaseSeconds * 1000 };
+    for (const ch of held) ctl.hold(ch);
+    if (held.includes('email')) await deps.email?.ensureTemplates(template);
+    if (c.audienceEstimate === undefined) {
+      void store
+        .countAudience(c)
+        .then((n) => store.setCampaignFields(campaignId, { audienceEstimate: n }))
+        .catch(() => undefined);
+    }
+    ctl.start();
+    const lanes = await Promise.all(held.map((ch) => new Lane(c, ch, template, ctl, deps, workerId).run()));
+    if (ctl.reason === 'ERROR') throw ctl.error;
+    if (lanes.every((l) => l === 'DONE') && held.length === channelsUsed.length) {
+      const allDone = (await store.listShards(campaignId)).every((s) => s.done);
+      if (allDone) {
+        try {
+          const done = await store.transitionCampaign(campaignId, ['RUNNING'], 'COMPLETED', { finishedAt: new Date().toISOString() });
+          return { outcome: 'COMPLETED', state: done.state };
+        } catch (e) {
+          if (!(e instanceof CampaignError)) throw e;
+        }
+      }
+    }
+    const now = await store.getCampaign(campaignId);
+    const reason = ctl.reason;
+    if (reason === 'WINDOW') return { outcome: 'WINDOW', state: now?.state ?? c.state, waitMs: msUntilWindowOpens(c.window, new Date()) };
+    if (reason === 'PAUSED' || reason === 'CANCELLED' || reason === 'DEADLINE' || reason === 'LOST') return { outcome: reason, state: now?.state ?? c.state };
+    if (now?.state === 'COMPLETED') return { outcome: 'COMPLETED', state: 'COMPLETED' };
+    if (held.length < channelsUsed.length) return { outcome: 'BUSY', state: c.state, waitMs: deps.leaseSeconds * 1000 };
+    return { outcome: now?.state === 'RUNNING' ? 'DEADLINE' : 'NOT_RUNNING', state: now?.state ?? c.state };
+  } finally {
+    ctl.close();
+    await Promise.all(held.map((ch) => store.releaseLease(campaignId, ch, workerId).catch(() => undefined)));
+  }
+}

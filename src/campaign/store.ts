@@ -1,0 +1,668 @@
+/**
+ * Campaign state in the single table (see src/store/table.ts):
+ *   CAMPAIGN#{id}          / CAMPAIGN                 definition, state, version
+ *   CAMPAIGN#{id}          / SHARD#{channel}#{seg}    planning segment: cursor, done, counters
+ *   CAMPAIGN#{id}          / LEASE#{channel}          which worker sends this channel now
+ *   CAMPAIGNS              / {createdAt}#{id}         list of campaigns for the console
+ *   CAMPAIGN#{id}#L#{hh}   / R#{channel}#{accountId}  per-recipient ledger, 256 hashed partitions
+ *   CAMPAIGN#{id}#A#{seg}  / {accountId}              supplied audience list, by segment
+ * Counters live on the shard items and move in the same conditional write as the shard's cursor,
+ * so a page is counted exactly once however often it is reprocessed.
+ */
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { db, tableName, isConditionFailure } from '../store/db.ts';
+import { key, TTL_ATTRIBUTE } from '../store/table.ts';
+import type { AccountRecord, CustomerRecord, LinkRecord } from '../store/types.ts';
+import { hashToken, generateToken, tokenExpiry, type TokenAction } from '../domain/tokens.ts';
+import type { AudienceSpec, Campaign, CampaignState, Channel, Counters, LedgerEntry, LedgerStatus, Shard } from './types.ts';
+import { CampaignError, counterNames, zeroCounters } from './types.ts';
+
+export const LEDGER_PARTITIONS = 256;
+
+export const ckey = {
+  campaign: (id: string) => ({ pk: `CAMPAIGN#${id}`, sk: 'CAMPAIGN' }),
+  index: (createdAt: string, id: string) => ({ pk: 'CAMPAIGNS', sk: `${createdAt}#${id}` }),
+  shard: (id: string, channel: Channel, segment: number) => ({ pk: `CAMPAIGN#${id}`, sk: `SHARD#${channel}#${String(segment).padStart(4, '0')}` }),
+  lease: (id: string, channel: Channel) => ({ pk: `CAMPAIGN#${id}`, sk: `LEASE#${channel}` }),
+  ledger: (id: string, channel: Channel, accountId: string) => ({
+    pk: `CAMPAIGN#${id}#L#${ledgerPartition(accountId).toString(16).padStart(2, '0')}`,
+    sk: `R#${channel}#${accountId}`,
+  }),
+  listEntry: (id: string, segment: number, accountId: string) => ({ pk: `CAMPAIGN#${id}#A#${segment}`, sk: accountId }),
+};
+
+/** FNV-1a: spreads a campaign's ledger over LEDGER_PARTITIONS keys (no hot partition at 10M). */
+export function ledgerPartition(accountId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < accountId.length; i++) {
+    h ^= accountId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % LEDGER_PARTITIONS;
+}
+
+export const listSegment = (accountId: string, segments: number) => ledgerPartition(accountId) % segments;
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as T;
+}
+
+// ---------- campaigns ----------
+
+export function shardCount(a: AudienceSpec): number {
+  return a.kind === 'provider' ? 1 : a.segments;
+}
+
+export async function putNewCampaign(c: Campaign): Promise<void> {
+  const channelsUsed = (Object.keys(c.rates) as Channel[]).filter((ch) => c.rates[ch] !== undefined);
+  const shards = channelsUsed.flatMap((channel) =>
+    Array.from({ length: shardCount(c.audience) }, (_, segment) => ({
+      Put: {
+        TableName: tableName(),
+        Item: { ...ckey.shard(c.campaignId, channel, segment), channel, segment, totalSegments: shardCount(c.audience), done: false, ...zeroCounters(), version: 0 },
+      },
+    })),
+  );
+  const head: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+    { Put: { TableName: tableName(), Item: { ...ckey.campaign(c.campaignId), ...c }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    { Put: { TableName: tableName(), Item: { ...ckey.index(c.createdAt, c.campaignId), campaignId: c.campaignId } } },
+  ];
+  // The campaign item first, alone with the index item: shards (up to 2 x 1024) follow in chunks;
+  // a campaign whose shards are missing cannot start (startCampaign checks).
+  try {
+    await db().send(new TransactWriteCommand({ TransactItems: head }));
+  } catch (e) {
+    if (isConditionFailure(e)) throw new CampaignError('CONFLICT', `campaign ${c.campaignId} already exists`);
+    throw e;
+  }
+  for (let i = 0; i < shards.length; i += 25) {
+    await batchWrite(shards.slice(i, i + 25).map((s) => ({ PutRequest: { Item: s.Put.Item } })));
+  }
+}
+
+async function batchWrite(requests: { PutRequest: { Item: Record<string, unknown> } }[]): Promise<void> {
+  let pending = requests;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const out = await db().send(new BatchWriteCommand({ RequestItems: { [tableName()]: pending } }));
+    pending = (out.UnprocessedItems?.[tableName()] ?? []) as typeof pending;
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+  }
+}
+
+export async function getCampaign(id: string, consistent = true): Promise<Campaign | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: ckey.campaign(id), ConsistentRead: consistent }));
+  return out.Item ? strip<Campaign>(out.Item) : undefined;
+}
+
+export async function listCampaigns(limit = 50): Promise<Campaign[]> {
+  const out = await db().send(
+    new QueryCommand({ TableName: tableName(), KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'CAMPAIGNS' }, ScanIndexForward: false, Limit: limit }),
+  );
+  const ids = (out.Items ?? []).map((i) => String(i.campaignId));
+  const found = await Promise.all(ids.map((id) => getCampaign(id, false)));
+  return found.filter((c): c is Campaign => c !== undefined);
+}
+
+/** Moves a campaign between states; fails with CONFLICT (changing nothing) from any other state. */
+export async function transitionCampaign(
+  id: string,
+  from: readonly CampaignState[],
+  to: CampaignState,
+  set: Partial<Pick<Campaign, 'startedAt' | 'finishedAt'>> & { bumpRun?: boolean } = {},
+  now = new Date(),
+): Promise<Campaign> {
+  const names: Record<string, string> = { '#s': 'state' };
+  const values: Record<string, unknown> = { ':to': to, ':u': now.toISOString(), ':one': 1 };
+  from.forEach((f, i) => (values[`:f${i}`] = f));
+  let expr = 'SET #s = :to, updatedAt = :u, version = version + :one';
+  if (set.startedAt) {
+    expr += ', startedAt = if_not_exists(startedAt, :st)';
+    values[':st'] = set.startedAt;
+  }
+  if (set.finishedAt) {
+    expr += ', finishedAt = :fin';
+    values[':fin'] = set.finishedAt;
+  }
+  if (set.bumpRun) expr += ', runNumber = runNumber + :one';
+  try {
+    const out = await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: ckey.campaign(id),
+        UpdateExpression: expr,
+        ConditionExpression: `attribute_exists(pk) AND #s IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return strip<Campaign>(out.Attributes!);
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const current = await getCampaign(id);
+    if (!current) throw new CampaignError('NOT_FOUND', `no campaign ${id}`);
+    throw new CampaignError('CONFLICT', `campaign ${id} is ${current.state}; cannot move it to ${to}`);
+  }
+}
+
+export async function setCampaignFields(id: string, fields: Partial<Pick<Campaign, 'listSize' | 'audienceEstimate'>>): Promise<void> {
+  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return;
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: ckey.campaign(id),
+      UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([k]) => [`#${k}`, k])),
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
+    }),
+  );
+}
+
+// ---------- shards and leases ----------
+
+export async function listShards(id: string, channel?: Channel): Promise<(Shard & { sk: string })[]> {
+  const out: (Shard & { sk: string })[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':p': `CAMPAIGN#${id}`, ':s': channel ? `SHARD#${channel}#` : 'SHARD#' },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const i of page.Items ?? []) {
+      const counters = zeroCounters();
+      for (const n of counterNames) counters[n] = Number(i[n] ?? 0);
+      out.push({
+        sk: String(i.sk),
+        channel: i.channel as Channel,
+        segment: Number(i.segment),
+        totalSegments: Number(i.totalSegments),
+        ...(typeof i.cursor === 'string' ? { cursor: i.cursor } : {}),
+        done: Boolean(i.done),
+        counters,
+        version: Number(i.version),
+      });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/**
+ * Advances a shard past the pages just finished and adds their counts, in one write conditional
+ * on the version this worker last saw: a worker that lost its lease cannot move the cursor.
+ */
+export async function commitShard(
+  id: string,
+  shard: { channel: Channel; segment: number },
+  expectVersion: number,
+  next: { cursor: string | undefined; done: boolean; add: Counters },
+): Promise<boolean> {
+  const values: Record<string, unknown> = { ':v': expectVersion, ':one': 1, ':d': next.done };
+  let set = 'SET version = version + :one, done = :d';
+  if (next.cursor !== undefined) {
+    set += ', #c = :c';
+    values[':c'] = next.cursor;
+  }
+  const adds: string[] = [];
+  for (const n of counterNames) {
+    if (next.add[n] !== 0) {
+      adds.push(`${n} :${n}`);
+      values[`:${n}`] = next.add[n];
+    }
+  }
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: ckey.shard(id, shard.channel, shard.segment),
+        UpdateExpression: `${set}${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
+        ConditionExpression: 'version = :v',
+        ...(next.cursor !== undefined ? { ExpressionAttributeNames: { '#c': 'cursor' } } : {}),
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+/** Takes or renews the channel's lease; false while another live worker holds it. */
+export async function acquireLease(id: string, channel: Channel, workerId: string, seconds: number, now = Date.now()): Promise<boolean> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: ckey.lease(id, channel),
+        UpdateExpression: 'SET #o = :me, #u = :until',
+        ConditionExpression: 'attribute_not_exists(#o) OR #o = :me OR #u < :now',
+        ExpressionAttributeNames: { '#o': 'owner', '#u': 'until' },
+        ExpressionAttributeValues: { ':me': workerId, ':until': now + seconds * 1000, ':now': now },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+export async function releaseLease(id: string, channel: Channel, workerId: string): Promise<void> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: ckey.lease(id, channel),
+        UpdateExpression: 'REMOVE #o, #u',
+        ConditionExpression: '#o = :me',
+        ExpressionAttributeNames: { '#o': 'owner', '#u': 'until' },
+        ExpressionAttributeValues: { ':me': workerId },
+      }),
+    );
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+  }
+}
+
+// ---------- audience ----------
+
+export interface AudienceEntry {
+  accountId: string;
+  customerId?: string;
+  /** Identifies the index entry, so that reprocessing the same page recognises its own claims. */
+  origin: string;
+}
+
+export interface AudiencePage {
+  entries: AudienceEntry[];
+  next?: string;
+}
+
+/** One page of a shard: never the base table, only the sparse index or the campaign's own list. */
+export async function readAudiencePage(c: Campaign, segment: number, cursor: string | undefined, limit: number): Promise<AudiencePage> {
+  const start = cursor ? (JSON.parse(cursor) as Record<string, unknown>) : undefined;
+  const a = c.audience;
+  let out;
+  if (a.kind === 'all') {
+    out = await db().send(
+      new ScanCommand({ TableName: tableName(), IndexName: 'Audience', Segment: segment, TotalSegments: a.segments, Limit: limit, ExclusiveStartKey: start }),
+    );
+  } else if (a.kind === 'provider') {
+    out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'Audience',
+        KeyConditionExpression: 'audiencePk = :p',
+        ExpressionAttributeValues: { ':p': a.providerId },
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+  } else {
+    out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': `CAMPAIGN#${c.campaignId}#A#${segment}` },
+        Limit: limit,
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+  }
+  const entries = (out.Items ?? []).map((i): AudienceEntry =>
+    a.kind === 'list'
+      ? { accountId: String(i.sk), origin: `list#${segment}` }
+      : { accountId: String(i.accountId), customerId: String(i.customerId), origin: `${String(i.audiencePk)}#${String(i.audienceSk)}` },
+  );
+  return { entries, ...(out.LastEvaluatedKey ? { next: JSON.stringify(out.LastEvaluatedKey) } : {}) };
+}
+
+/** True when the audience has no one at all (a start on it is refused). */
+export async function audienceIsEmpty(c: Campaign): Promise<boolean> {
+  if (c.audience.kind === 'list') return !c.listSize;
+  const out =
+    c.audience.kind === 'all'
+      ? await db().send(new ScanCommand({ TableName: tableName(), IndexName: 'Audience', Limit: 1 }))
+      : await db().send(
+          new QueryCommand({
+            TableName: tableName(),
+            IndexName: 'Audience',
+            KeyConditionExpression: 'audiencePk = :p',
+            ExpressionAttributeValues: { ':p': c.audience.providerId },
+            Limit: 1,
+          }),
+        );
+  return (out.Items ?? []).length === 0;
+}
+
+/** Index entries in the audience (links, so an upper bound on recipients), counted in parallel. */
+export async function countAudience(c: Campaign): Promise<number> {
+  if (c.audience.kind === 'list') return c.listSize ?? 0;
+  const segments = c.audience.kind === 'all' ? c.audience.segments : 1;
+  const counts = await Promise.all(
+    Array.from({ length: segments }, async (_, segment) => {
+      let n = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out =
+          c.audience.kind === 'provider'
+            ? await db().send(
+                new QueryCommand({
+                  TableName: tableName(),
+                  IndexName: 'Audience',
+                  KeyConditionExpression: 'audiencePk = :p',
+                  ExpressionAttributeValues: { ':p': c.audience.providerId },
+                  Select: 'COUNT',
+                  ExclusiveStartKey: start,
+                }),
+              )
+            : await db().send(
+                new ScanCommand({ TableName: tableName(), IndexName: 'Audience', Segment: segment, TotalSegments: segments, Select: 'COUNT', ExclusiveStartKey: start }),
+              );
+        n += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return n;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Loads a supplied list of account ids into the campaign's audience partitions, streaming. */
+export async function loadAudienceList(c: Campaign, accountIds: AsyncIterable<string> | Iterable<string>): Promise<number> {
+  if (c.audience.kind !== 'list') throw new CampaignError('INVALID', 'this campaign does not take a list audience');
+  const segments = c.audience.segments;
+  let chunk: { PutRequest: { Item: Record<string, unknown> } }[] = [];
+  const seen = new Set<string>();
+  let n = 0;
+  for await (const raw of accountIds) {
+    const accountId = raw.trim();
+    if (!accountId) continue;
+    if (!/^[\w.:-]{1,64}$/.test(accountId)) throw new CampaignError('INVALID', `not an account id: line ${n + 1}`);
+    // A chunk of BatchWriteItem must not name the same key twice; across chunks a repeat overwrites.
+    if (seen.has(accountId)) continue;
+    seen.add(accountId);
+    chunk.push({ PutRequest: { Item: { ...ckey.listEntry(c.campaignId, listSegment(accountId, segments), accountId) } } });
+    n++;
+    if (chunk.length === 25) {
+      await batchWrite(chunk);
+      chunk = [];
+      seen.clear();
+    }
+  }
+  if (chunk.length) await batchWrite(chunk);
+  return n;
+}
+
+// ---------- recipients ----------
+
+export interface ResolvedRecipient {
+  accountId: string;
+  account?: AccountRecord;
+  customer?: CustomerRecord;
+  links: LinkRecord[];
+}
+
+async function batchGet(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Record<string, unknown>[] = keys.slice(i, i + 100);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const out = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending } } }));
+      items.push(...(out.Responses?.[tableName()] ?? []));
+      pending = out.UnprocessedKeys?.[tableName()]?.Keys ?? [];
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+    }
+  }
+  return items;
+}
+
+async function linksOf(accountId: string): Promise<LinkRecord[]> {
+  const items: LinkRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': key.account(accountId).pk, ':p': 'LINK#' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const i of out.Items ?? []) items.push(strip<LinkRecord>(i));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Account, customer and links of each entry: one BatchGet (two for list audiences) and a Query per account. */
+export async function resolveRecipients(entries: readonly AudienceEntry[]): Promise<ResolvedRecipient[]> {
+  const accountKeys = entries.map((e) => key.account(e.accountId));
+  const knownCustomers = entries.filter((e) => e.customerId).map((e) => e.customerId!);
+  const first = await batchGet([...accountKeys, ...[...new Set(knownCustomers)].map((c) => key.customer(c))]);
+  const accounts = new Map<string, AccountRecord>();
+  const customers = new Map<string, CustomerRecord>();
+  for (const i of first) {
+    if (i.sk === 'ACCOUNT') accounts.set(String(i.accountId), strip<AccountRecord>(i));
+    else if (i.sk === 'PROFILE') customers.set(String(i.customerId), strip<CustomerRecord>(i));
+  }
+  const missing = [...new Set([...accounts.values()].map((a) => a.customerId).filter((c) => !customers.has(c)))];
+  if (missing.length) {
+    for (const i of await batchGet(missing.map((c) => key.customer(c)))) customers.set(String(i.customerId), strip<CustomerRecord>(i));
+  }
+  const links = await Promise.all(entries.map((e) => linksOf(e.accountId)));
+  return entries.map((e, n) => {
+    const account = accounts.get(e.accountId);
+    const customer = customers.get(account?.customerId ?? e.customerId ?? '');
+    return { accountId: e.accountId, ...(account ? { account } : {}), ...(customer ? { customer } : {}), links: links[n]! };
+  });
+}
+
+// ---------- ledger ----------
+
+export interface Claim {
+  entry: LedgerEntry;
+  /** The token to store with the claim (hash only), when the claim is a send. */
+  token?: { hash: string; grant: { accountId: string; customerId: string; alertId: string; actions: TokenAction[] }; ttlDays: number };
+}
+
+export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerEntry };
+
+/** Keep expired tokens a while so a late tap gets "expired" rather than "unknown" (as src/store/tokens.ts). */
+const TOKEN_TTL_GRACE_SECONDS = 30 * 86_400;
+
+function tokenPut(t: NonNullable<Claim['token']>, now: Date) {
+  const expiresAt = tokenExpiry(now, t.ttlDays).toISOString();
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: {
+        ...key.token(t.hash),
+        tokenHash: t.hash,
+        ...t.grant,
+        issuedAt: now.toISOString(),
+        expiresAt,
+        used: {},
+        [TTL_ATTRIBUTE]: Math.floor(Date.parse(expiresAt) / 1000) + TOKEN_TTL_GRACE_SECONDS,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+/** A fresh token for a grant: the clear value for the message, its hash for the table. */
+export function newToken(pepper: string): { token: string; hash: string } {
+  const token = generateToken();
+  return { token, hash: hashToken(token, pepper) };
+}
+
+function ledgerItem(e: LedgerEntry) {
+  return { ...ckey.ledger(e.campaignId, e.channel, e.accountId), ...e };
+}
+
+/**
+ * Claims recipients in one transaction with their tokens: each ledger entry only if none exists.
+ * Entries that already exist come back with what is there (another link of the same account, or
+ * this shard's own earlier attempt); the rest are claimed together.
+ */
+export async function claimRecipients(claims: readonly Claim[], now = new Date()): Promise<ClaimResult[]> {
+  const results: (ClaimResult | undefined)[] = claims.map(() => undefined);
+  let pending = claims.map((c, i) => ({ c, i }));
+  for (let round = 0; pending.length > 0; round++) {
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
+    const owner: number[] = [];
+    for (const { c, i } of pending) {
+      items.push({
+        Put: { TableName: tableName(), Item: ledgerItem(c.entry), ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
+      });
+      owner.push(i);
+      if (c.token) {
+        items.push(tokenPut(c.token, now));
+        owner.push(-1);
+      }
+    }
+    try {
+      await db().send(new TransactWriteCommand({ TransactItems: items }));
+      for (const { i } of pending) results[i] = { claimed: true };
+      pending = [];
+    } catch (e) {
+      const reasons = (e as { name?: string; CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] }).CancellationReasons;
+      if ((e as { name?: string }).name !== 'TransactionCanceledException' || !reasons || round > 5) throw e;
+      const conflicted = new Set<number>();
+      const needRead: number[] = [];
+      reasons.forEach((r, n) => {
+        const i = owner[n]!;
+        if (r.Code !== 'ConditionalCheckFailed' || i < 0) return;
+        conflicted.add(i);
+        if (r.Item) results[i] = { claimed: false, existing: strip<LedgerEntry>(r.Item) };
+        else needRead.push(i);
+      });
+      const retryable = reasons.some((r) => r.Code && r.Code !== 'None' && r.Code !== 'ConditionalCheckFailed');
+      if (conflicted.size === 0 && !retryable) throw e;
+      for (const i of needRead) {
+        const ent = claims[i]!.entry;
+        const got = await db().send(new GetCommand({ TableName: tableName(), Key: ckey.ledger(ent.campaignId, ent.channel, ent.accountId), ConsistentRead: true }));
+        if (!got.Item) conflicted.delete(i);
+        else results[i] = { claimed: false, existing: strip<LedgerEntry>(got.Item) };
+      }
+      pending = pending.filter(({ i }) => !conflicted.has(i));
+      if (retryable) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
+    }
+  }
+  return results.map((r) => r!);
+}
+
+/** Starts a new attempt on this shard's own entry (after a crash or a known-unsent stop). */
+export async function reattempt(existing: LedgerEntry, attempt: string, token: NonNullable<Claim['token']>, now = new Date()): Promise<boolean> {
+  const k = ckey.ledger(existing.campaignId, existing.channel, existing.accountId);
+  try {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName(),
+              Key: k,
+              UpdateExpression: 'SET #s = :s, attempt = :a, tokenHash = :h, updatedAt = :u',
+              ConditionExpression: existing.attempt ? 'attempt = :old' : 'attribute_not_exists(attempt)',
+              ExpressionAttributeNames: { '#s': 'status' },
+              ExpressionAttributeValues: {
+                ':s': 'SENDING',
+                ':a': attempt,
+                ':h': token.hash,
+                ':u': now.toISOString(),
+                ...(existing.attempt ? { ':old': existing.attempt } : {}),
+              },
+            },
+          },
+          tokenPut(token, now),
+        ],
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+export interface Outcome {
+  campaignId: string;
+  channel: Channel;
+  accountId: string;
+  attempt: string;
+  status: Extract<LedgerStatus, 'SENT' | 'FAILED' | 'UNSENT' | 'IN_DOUBT' | 'SKIPPED' | 'SUPPRESSED'>;
+  messageId?: string;
+  reason?: string;
+}
+
+/** Records what happened to an attempt: conditional on the attempt, so a stale worker cannot overwrite. */
+export async function recordOutcomes(outcomes: readonly Outcome[], now = new Date()): Promise<void> {
+  for (let i = 0; i < outcomes.length; i += 100) {
+    const chunk = outcomes.slice(i, i + 100);
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: chunk.map((o) => ({
+          Update: {
+            TableName: tableName(),
+            Key: ckey.ledger(o.campaignId, o.channel, o.accountId),
+            UpdateExpression: `SET #s = :s, updatedAt = :u${o.messageId ? ', messageId = :m, sentAt = :u' : ''}${o.reason ? ', reason = :r' : ''}`,
+            ConditionExpression: 'attempt = :a',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: {
+              ':s': o.status,
+              ':u': now.toISOString(),
+              ':a': o.attempt,
+              ...(o.messageId ? { ':m': o.messageId } : {}),
+              ...(o.reason ? { ':r': o.reason } : {}),
+            },
+          },
+        })),
+      }),
+    );
+  }
+}
+
+/** Every ledger entry of a campaign, partition by partition (verification and reports). */
+export async function* ledgerEntries(id: string): AsyncGenerator<LedgerEntry> {
+  for (let p = 0; p < LEDGER_PARTITIONS; p++) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await db().send(
+        new QueryCommand({
+          TableName: tableName(),
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': `CAMPAIGN#${id}#L#${p.toString(16).padStart(2, '0')}` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const i of out.Items ?? []) yield strip<LedgerEntry>(i);
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+}
+
+export async function getLedgerEntry(id: string, channel: Channel, accountId: string): Promise<LedgerEntry | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: ckey.ledger(id, channel, accountId), ConsistentRead: true }));
+  return out.Item ? strip<LedgerEntry>(out.Item) : undefined;
+}
+
