@@ -324,7 +324,12 @@ async function campaignsPage(main) {
       list.replaceChildren();
       return showError(list, e);
     }
-    const items = campaignList(body);
+    let items = campaignList(body);
+    // A list without counters: ask each campaign for its status (few campaigns run at once).
+    items = await Promise.all(
+      items.map(async (c) => (c.counters ? c : api(`/ops/campaigns/${encodeURIComponent((c.campaign ?? c).campaignId)}`).catch(() => c))),
+    );
+    items.sort((x, y) => String((y.campaign ?? y).createdAt ?? '').localeCompare(String((x.campaign ?? x).createdAt ?? '')));
     list.replaceChildren(...(items.length ? items.map((c) => campaignCard(c, refresh)) : [h('p', { class: 'muted' }, 'No campaigns yet. Create one with npm run campaign -- create.')]));
     list.setAttribute('aria-busy', 'false');
   };
@@ -340,7 +345,7 @@ async function campaignsPage(main) {
 
 function deliveryCell(delivery) {
   if (!delivery?.length) return h('span', { class: 'muted' }, '—');
-  return h('ul', { class: 'legend' }, delivery.map((d) => h('li', {}, `${d.channel} `, badge(d.status, 'st'), d.reason ? h('span', { class: 'muted' }, ` ${d.reason}`) : '')));
+  return h('ul', { class: 'legend' }, delivery.map((d) => h('li', {}, `${d.channel}${d.role && d.role !== 'PROFILE' ? ` (${d.role.toLowerCase()} contact)` : ''} `, badge(d.status, 'st'), d.reason ? h('span', { class: 'muted' }, ` ${d.reason}`) : '')));
 }
 
 function auditItem(a) {

@@ -41,7 +41,17 @@ beforeAll(async () => {
   await db().send(
     new PutCommand({
       TableName: tableName(),
-      Item: { ...key.alert({ accountId: 'acc-1', customerId: 'cust-1' }, 'al-1'), alertId: 'al-1', sourceEventType: 'LinkCreated', createdAt: '2026-01-02T00:00:05Z', channels: { EMAIL: { status: 'DELIVERED', at: '2026-01-02T00:00:07Z' }, SMS: { status: 'BOUNCED', reason: 'blocked' } } },
+      Item: {
+        ...key.alert({ accountId: 'acc-1', customerId: 'cust-1' }, 'al-1'),
+        alertId: 'al-1',
+        sourceEventType: 'LinkCreated',
+        occurredAt: '2026-01-02T00:00:05Z',
+        createdAt: '2026-01-02T00:00:06Z',
+        deliveries: {
+          'SMS#r2': { channel: 'SMS', recipientRef: 'r2', recipient: '+819012345678', role: 'PROFILE', status: 'BLOCKED', updatedAt: '2026-01-02T00:00:09Z', detail: 'carrier blocked' },
+          'EMAIL#r1': { channel: 'EMAIL', recipientRef: 'r1', recipient: 'taro.yamada@example.jp', role: 'PROFILE', status: 'DELIVERED', updatedAt: '2026-01-02T00:00:07Z' },
+        },
+      },
     }),
   );
   // 30 entries over three days, written out of order, in two accounts.
@@ -73,8 +83,8 @@ describe('account view', () => {
     expect(body.links).toEqual([expect.objectContaining({ linkId: 'lnk-1', state: 'PENDING', effectiveState: 'ACTIVE', providerName: 'PayCo' })]);
     expect(body.alerts[0]).toMatchObject({ alertId: 'al-1', kind: 'LinkCreated' });
     expect(body.alerts[0].delivery).toEqual([
-      { channel: 'EMAIL', status: 'DELIVERED', at: '2026-01-02T00:00:07Z' },
-      { channel: 'SMS', status: 'BOUNCED', reason: 'blocked' },
+      { channel: 'EMAIL', status: 'DELIVERED', role: 'PROFILE', at: '2026-01-02T00:00:07Z' },
+      { channel: 'SMS', status: 'BLOCKED', role: 'PROFILE', at: '2026-01-02T00:00:09Z', reason: 'carrier blocked' },
     ]);
     expect(body.audit).toHaveLength(15);
     const times = body.audit.map((a: { at: string }) => a.at);

@@ -24,6 +24,7 @@ import { getAccount, getCustomer } from '../store/customers.ts';
 import { listLinks } from '../store/links.ts';
 import { listAudit } from '../store/audit.ts';
 import { effectiveLinkState } from '../domain/account.ts';
+import { listUnfreezeRequests } from '../store/actions.ts';
 import type { AuditEntry } from '../store/types.ts';
 import { readMetrics, type MetricRange } from '../console-data/metrics.ts';
 
@@ -120,7 +121,40 @@ export function maskPhone(phone: string | undefined): string | undefined {
   return `${cc} •••• ${phone.slice(-4)}`;
 }
 
-async function queryAccountItems(accountId: string, prefix: string): Promise<Record<string, unknown>[]> {
+/**
+ * Alert items belong to the alert pipeline (src/store/alerts.ts): `deliveries` maps
+ * "{channel}#{recipientRef}" to the message's status. Only ids, kinds, roles and statuses are
+ * shown: never the recipient address or the message content.
+ */
+export function alertSummary(a: Record<string, unknown>) {
+  const delivery: { channel: string; status: string; role?: string; at?: string; reason?: string }[] = [];
+  const deliveries = a.deliveries;
+  if (deliveries && typeof deliveries === 'object') {
+    for (const [k, v] of Object.entries(deliveries as Record<string, unknown>)) {
+      const d = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+      const at = d.updatedAt ?? d.sentAt;
+      delivery.push({
+        channel: String(d.channel ?? k.split('#')[0]),
+        status: String(d.status ?? 'UNKNOWN'),
+        ...(typeof d.role === 'string' ? { role: d.role } : {}),
+        ...(typeof at === 'string' ? { at } : {}),
+        ...(typeof d.detail === 'string' ? { reason: d.detail } : {}),
+      });
+    }
+  }
+  delivery.sort((x, y) => x.channel.localeCompare(y.channel) || (x.role ?? '').localeCompare(y.role ?? ''));
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    alertId: str(a.alertId) ?? '',
+    kind: str(a.sourceEventType) ?? '',
+    createdAt: str(a.occurredAt) ?? str(a.createdAt) ?? '',
+    ...(str(a.sentAt) ? { sentAt: str(a.sentAt) } : {}),
+    ...(str(a.undeliveredReportedAt) ? { undeliveredReportedAt: str(a.undeliveredReportedAt) } : {}),
+    delivery,
+  };
+}
+
+async function queryItems(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -128,43 +162,14 @@ async function queryAccountItems(accountId: string, prefix: string): Promise<Rec
       new QueryCommand({
         TableName: tableName(),
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': key.account(accountId).pk, ':p': prefix },
+        ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
         ExclusiveStartKey: start,
-        ConsistentRead: true,
       }),
     );
-    for (const i of out.Items ?? []) {
-      const { pk: _pk, sk: _sk, ...rest } = i;
-      items.push(rest);
-    }
+    items.push(...(out.Items ?? []));
     start = out.LastEvaluatedKey;
   } while (start);
   return items;
-}
-
-/** Alert items belong to the alert pipeline; the console shows them without depending on every field. */
-function alertSummary(a: Record<string, unknown>) {
-  const pick = (...names: string[]) => names.map((n) => a[n]).find((v) => v !== undefined);
-  const channels = (pick('channels', 'delivery', 'deliveries') ?? {}) as unknown;
-  const delivery: { channel: string; status: string; at?: string; reason?: string }[] = [];
-  if (Array.isArray(channels)) {
-    for (const c of channels as Record<string, unknown>[]) {
-      delivery.push({ channel: String(c.channel ?? '?'), status: String(c.status ?? '?'), ...(c.at || c.updatedAt ? { at: String(c.at ?? c.updatedAt) } : {}), ...(c.reason ? { reason: String(c.reason) } : {}) });
-    }
-  } else if (channels && typeof channels === 'object') {
-    for (const [channel, v] of Object.entries(channels as Record<string, unknown>)) {
-      const c = (v && typeof v === 'object' ? v : { status: v }) as Record<string, unknown>;
-      delivery.push({ channel, status: String(c.status ?? '?'), ...(c.at || c.updatedAt ? { at: String(c.at ?? c.updatedAt) } : {}), ...(c.reason ? { reason: String(c.reason) } : {}) });
-    }
-  }
-  return {
-    alertId: String(pick('alertId') ?? ''),
-    kind: String(pick('kind', 'sourceEventType', 'eventType', 'type') ?? ''),
-    createdAt: String(pick('createdAt', 'occurredAt', 'sentAt') ?? ''),
-    ...(pick('linkId') ? { linkId: String(pick('linkId')) } : {}),
-    ...(pick('undeliveredAt') ? { undeliveredAt: String(pick('undeliveredAt')) } : {}),
-    delivery,
-  };
 }
 
 async function accountView(accountId: string): Promise<ConsoleResponse> {
@@ -172,13 +177,16 @@ async function accountView(accountId: string): Promise<ConsoleResponse> {
   const account = await getAccount(accountId);
   if (!account) return problem(404, `no account ${accountId}`);
   const now = new Date();
-  const [customer, links, alerts, audit, unfreeze] = await Promise.all([
+  const [customer, links, accountAlerts, customerAlerts, audit, unfreeze] = await Promise.all([
     getCustomer(account.customerId),
     listLinks(accountId),
-    queryAccountItems(accountId, 'ALERT#'),
+    queryItems(key.account(accountId).pk, 'ALERT#'),
+    // Contact-change alerts belong to the customer, not to one account.
+    queryItems(key.customer(account.customerId).pk, 'ALERT#'),
     listAudit(accountId),
-    queryAccountItems(accountId, 'UNFREEZE#'),
+    listUnfreezeRequests(accountId),
   ]);
+  const alerts = [...accountAlerts, ...customerAlerts];
   return json(200, {
     account: { accountId, last4: account.last4, state: account.state, updatedAt: account.updatedAt, version: account.version },
     customer: customer
