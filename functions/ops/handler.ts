@@ -27,6 +27,7 @@ async function ops(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIG
   if (!req) return opsProblem(401, 'UNAUTHENTICATED', 'an operator sign-in is required');
   try {
     const res = await routeOps(modules, req);
+    metrics.addMetric('OpsRequests', MetricUnit.Count, 1);
     logger.info('ops request', { method: req.method, path: req.path, operatorId: req.operatorId, status: res.statusCode });
     return res;
   } catch (e) {
