@@ -15,6 +15,8 @@ const domainName = z
   .string()
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lower-case DNS name such as alerts.example-bank.jp');
 const positiveInt = z.number().int().positive();
+/** CloudWatch Logs retention values this stack allows (a bank keeps logs for a month at least). */
+const RETENTION_DAYS = [30, 90, 180, 365, 731, 1827, 3653];
 
 export const DeployConfig = z
   .object({
@@ -98,7 +100,7 @@ export const DeployConfig = z
       })
       .strict(),
     /** CloudWatch Logs retention for functions and access logs. */
-    logRetentionDays: z.union([z.literal(30), z.literal(90), z.literal(180), z.literal(365), z.literal(731), z.literal(1827), z.literal(3653)]),
+    logRetentionDays: z.number().refine((d) => RETENTION_DAYS.includes(d), `one of ${RETENTION_DAYS.join(', ')}`),
     /** Powertools log level. */
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
   })
@@ -140,13 +142,22 @@ export function parseDeployConfig(raw: unknown, source: string): DeployConfig {
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
       const path = i.path.join('.') || '(root)';
-      // zod reports a missing key as "expected X, received undefined"; say it plainly.
-      const missing = i.code === 'invalid_type' && i.message.endsWith('received undefined');
+      // Say "missing" plainly rather than zod's "expected X, received undefined".
+      const missing = i.path.length > 0 && valueAt(raw, i.path) === undefined;
       return `  ${path}: ${missing ? 'missing (required)' : i.message}`;
     });
     throw new DeployConfigError(`invalid deployment configuration ${source}:\n${problems.join('\n')}`);
   }
   return result.data;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw;
+  for (const k of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[k];
+  }
+  return node;
 }
 
 export const CONFIG_DIR = resolve(import.meta.dirname, '..', 'config');

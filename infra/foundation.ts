@@ -349,6 +349,8 @@ export class Foundation extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: cfg.logLevel,
         POWERTOOLS_DEV: 'false',
+        // Stack traces point into the TypeScript sources (source maps are bundled).
+        NODE_OPTIONS: '--enable-source-maps',
         ...opts.environment,
       },
       bundling: {

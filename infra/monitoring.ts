@@ -131,17 +131,18 @@ export class Monitoring extends Construct {
       }),
     );
 
-    const business = (metricName: string) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, statistic: 'Sum', period: Duration.minutes(5), label: metricName });
+    // Every Powertools metric the handlers emit (freezes, revokes, holds, rejected replies, ...),
+    // by service: a search, so a new metric appears without a stack change.
+    const businessMetrics = new cloudwatch.MathExpression({
+      expression: `SEARCH('{${METRICS_NAMESPACE},service} NOT MetricName="${ALERT_LATENCY_METRIC}"', 'Sum', 300)`,
+      label: '',
+      period: Duration.minutes(5),
+    });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${cfg.namePrefix}-operations` });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Alert latency p99 (ms)', left: [alertLatency], width: 12 }),
-      new cloudwatch.GraphWidget({
-        title: 'Protective actions',
-        left: ['AccountFrozen', 'LinkRevoked', 'LinkConfirmed', 'DebitHeld', 'AlertUndelivered'].map(business),
-        width: 12,
-      }),
+      new cloudwatch.GraphWidget({ title: 'Business events (Powertools metrics, per 5 min)', left: [businessMetrics], width: 12 }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Invocations', left: invocations, width: 8 }),

@@ -62,7 +62,7 @@ export class RepliesAndDelivery extends Construct {
           tlsPolicy: ses.TlsPolicy.REQUIRE,
           // SNS carries the whole message (replies are small; SES drops mail over 150 KB here)
           // together with the spfVerdict / dkimVerdict / dmarcVerdict the function checks.
-          actions: [new sesActions.Sns({ topic: this.inboundEmailTopic, encoding: sesActions.EmailEncoding.UTF8 })],
+          actions: [new sesActions.Sns({ topic: this.inboundEmailTopic, encoding: sesActions.EmailEncoding.BASE64 })],
         },
       ],
     });

@@ -1,0 +1,34 @@
+/**
+ * Test support for the infra tests: synthesise an environment's stacks once (bundling skipped
+ * unless asked: the assertions are about resources, not bundles) and run cdk-nag's AwsSolutions
+ * pack over the same construct tree.
+ */
+import { App, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { DeployConfig } from './config.ts';
+import { addStacks, loadCampaigns, type Stacks } from './stack.ts';
+
+export interface Synthesised {
+  app: App;
+  stacks: Stacks;
+  main: Template;
+  edge: Template;
+  nag: PolicyValidationPluginReport;
+}
+
+export async function synthesise(config: DeployConfig, opts: { bundle?: boolean } = {}): Promise<Synthesised> {
+  const app = new App({ context: opts.bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = addStacks(app, config, await loadCampaigns());
+  const main = Template.fromStack(stacks.main);
+  const edge = Template.fromStack(stacks.edge);
+  const nag = new AwsSolutionsChecks(app).validateScope(app);
+  return { app, stacks, main, edge, nag };
+}
+
+/** One line per unacknowledged finding: rule, resource path. */
+export function nagFindings(report: PolicyValidationPluginReport): string[] {
+  return report.violations.flatMap((v) =>
+    v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath ?? r.resourceLogicalId ?? r.templatePath}`),
+  );
+}

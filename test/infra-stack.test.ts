@@ -1,0 +1,517 @@
+/**
+ * The production stack (dev configuration), synthesised once: assertions per construct, handler
+ * and route coverage, least privilege read back from the policies, and cdk-nag AwsSolutions with
+ * zero unacknowledged findings. Bundling is skipped here (test/infra-synth.test.ts bundles).
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GSIS, TABLE_KEYS, TTL_ATTRIBUTE } from '../src/store/table.ts';
+import { functionNames, httpRoutes, routes, type FunctionName } from '../src/routing.ts';
+import { parseRuntimeConfig } from '../src/config.ts';
+import { loadDeployConfig, type DeployConfig } from '../infra/config.ts';
+import { handlersOnDisk } from '../infra/bundling.ts';
+import { functionPermissions } from '../infra/permissions.ts';
+import { ACTION_PAGES_RATE_RULE } from '../infra/edge-stack.ts';
+import { METRICS_NAMESPACE } from '../infra/foundation.ts';
+import { ALERT_LATENCY_METRIC } from '../infra/monitoring.ts';
+import { nagFindings, synthesise, type Synthesised } from '../infra/testing.ts';
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties: Json;
+}
+interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Json;
+}
+
+let s: Synthesised;
+let cfg: DeployConfig;
+let resources: Record<string, Resource>;
+
+beforeAll(async () => {
+  cfg = loadDeployConfig('dev');
+  s = await synthesise(cfg);
+  resources = (s.main.toJSON() as { Resources: Record<string, Resource> }).Resources;
+}, 120_000);
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const actionsOf = (st: Statement) => (Array.isArray(st.Action) ? st.Action : [st.Action]);
+const resourcesOf = (st: Statement) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]);
+
+/** Logical id of the Lambda function named <prefix>-<name>. */
+function functionId(name: string): string | undefined {
+  return ofType('AWS::Lambda::Function').find(([, r]) => r.Properties['FunctionName'] === `${cfg.namePrefix}-${name}`)?.[0];
+}
+function deployedNames(): string[] {
+  return ofType('AWS::Lambda::Function')
+    .map(([, r]) => String(r.Properties['FunctionName']))
+    .filter((n) => n.startsWith(`${cfg.namePrefix}-`))
+    .map((n) => n.slice(cfg.namePrefix.length + 1));
+}
+/** All statements of the policies attached to a function's role. */
+function statementsOf(name: string): Statement[] {
+  const fn = resources[functionId(name)!]!;
+  const roleId = (fn.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties['Roles'] as { Ref: string }[]).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement);
+}
+function allowedActions(name: string): Set<string> {
+  return new Set(statementsOf(name).filter((st) => st.Effect === 'Allow').flatMap(actionsOf));
+}
+
+describe('handler and route coverage', () => {
+  it('every functions/<name>/handler.ts on disk is deployed as a function', () => {
+    const deployed = new Set(deployedNames());
+    const missing = handlersOnDisk().filter((h) => !deployed.has(h));
+    expect(missing, 'handlers on disk without a deployed function').toEqual([]);
+  });
+
+  it('every handler on disk is a name in functionNames (so it has a permission entry)', () => {
+    const known = new Set<string>(functionNames);
+    expect(handlersOnDisk().filter((h) => !known.has(h))).toEqual([]);
+  });
+
+  it('every route target in the routing table has its function and its rule', () => {
+    const deployed = new Set(deployedNames());
+    const missing = routes.filter((r) => !deployed.has(r.target)).map((r) => `${r.name} -> functions/${r.target}/handler.ts`);
+    expect(missing, 'route targets without a handler').toEqual([]);
+    for (const route of routes) {
+      s.main.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: Match.anyValue(),
+        EventPattern: { source: [route.source], 'detail-type': [...route.detailTypes] },
+      });
+    }
+  });
+
+  it('every http route has its function and an API Gateway route with the right auth', () => {
+    const deployed = new Set(deployedNames());
+    const missing = httpRoutes.filter((r) => !deployed.has(r.target)).map((r) => `${r.method} ${r.path} -> ${r.target}`);
+    expect(missing, 'http route targets without a handler').toEqual([]);
+    const auth = { public: 'NONE', iam: 'AWS_IAM', operator: 'JWT' } as const;
+    for (const r of httpRoutes) {
+      s.main.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${r.method} ${r.path}`, AuthorizationType: auth[r.auth] });
+    }
+  });
+
+  it('every function in the permission map is a routing-table name', () => {
+    expect(Object.keys(functionPermissions).sort()).toEqual([...functionNames].sort());
+  });
+});
+
+describe('functions', () => {
+  it('are nodejs24.x on arm64 with Powertools settings, JSON logs and their own log group', () => {
+    const fns = ofType('AWS::Lambda::Function').filter(([, r]) => String(r.Properties['FunctionName']).startsWith(cfg.namePrefix));
+    expect(fns.length).toBeGreaterThanOrEqual(2);
+    for (const [, fn] of fns) {
+      const p = fn.Properties;
+      expect(p['Runtime']).toBe('nodejs24.x');
+      expect(p['Architectures']).toEqual(['arm64']);
+      expect(p['Handler']).toBe('index.handler');
+      const env = (p['Environment'] as { Variables: Record<string, unknown> }).Variables;
+      expect(env['POWERTOOLS_METRICS_NAMESPACE']).toBe(METRICS_NAMESPACE);
+      expect(env['POWERTOOLS_LOG_LEVEL']).toBe(cfg.logLevel);
+      expect(env['NODE_OPTIONS']).toBe('--enable-source-maps');
+      expect(String(env['POWERTOOLS_SERVICE_NAME'])).toBe(String(p['FunctionName']).slice(cfg.namePrefix.length + 1));
+      expect((p['LoggingConfig'] as Json)['LogFormat']).toBe('JSON');
+    }
+  });
+
+  it('handlers get the runtime configuration src/config.ts validates', () => {
+    for (const name of deployedNames().filter((n) => (functionNames as readonly string[]).includes(n))) {
+      const env = (resources[functionId(name)!]!.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+      // Deploy-time references stand in as plausible values; the rest are literal from the config.
+      const concrete: Record<string, string> = {};
+      for (const [k, v] of Object.entries(env)) concrete[k] = typeof v === 'string' ? v : `ref-${k}`;
+      concrete['ACTION_BASE_URL'] = 'https://d111111abcdef8.cloudfront.net/a/';
+      const rc = parseRuntimeConfig(concrete);
+      expect(rc.TOKEN_PEPPER, `${name}: no pepper value in the environment`).toBeUndefined();
+      expect(rc.TOKEN_PEPPER_SECRET_ARN).toBeTruthy();
+      expect(rc.HOLD_WINDOW_HOURS).toBe(cfg.holds.windowHours);
+      expect(rc.HOLD_LIMIT_MINOR).toBe(cfg.holds.limitMinor);
+      expect(rc.TOKEN_TTL_DAYS).toBe(cfg.tokens.ttlDays);
+      expect(rc.SES_FROM_ADDRESS).toBe(cfg.email.fromAddress);
+      expect(rc.SMS_SENDER_ID).toBe(cfg.sms.senderId);
+      // No custom domain in dev: the distribution's own name.
+      expect(JSON.stringify(env['ACTION_BASE_URL'])).toMatch(/^\{"Fn::Join":\["",\["https:\/\/",\{"Fn::GetAtt":\["\w*Cdn\w*","DomainName"\]\},"\/a\/"\]\]\}$/);
+    }
+  });
+});
+
+describe('foundation: table, keys, bus, pepper, email and SMS identities', () => {
+  it('the table is built from src/store/table.ts with PITR, deletion protection, a CMK and TTL', () => {
+    s.main.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      GlobalSecondaryIndexes: GSIS.map((g) =>
+        Match.objectLike({
+          IndexName: g.indexName,
+          KeySchema: [
+            { AttributeName: g.partitionKey, KeyType: 'HASH' },
+            ...(g.sortKey ? [{ AttributeName: g.sortKey, KeyType: 'RANGE' }] : []),
+          ],
+          Projection:
+            typeof g.projection === 'string'
+              ? { ProjectionType: g.projection }
+              : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projection] },
+        }),
+      ),
+    });
+    const [[, table]] = ofType('AWS::DynamoDB::Table') as [[string, Resource & { DeletionPolicy?: string }]];
+    expect(table.DeletionPolicy).toBe('Retain');
+  });
+
+  it('both keys rotate and are retained', () => {
+    const keys = ofType('AWS::KMS::Key');
+    expect(keys).toHaveLength(2);
+    for (const [, k] of keys) expect(k.Properties['EnableKeyRotation']).toBe(true);
+  });
+
+  it('the custom bus takes only bank.core events from the core bank accounts, and archives', () => {
+    s.main.resourceCountIs('AWS::Events::EventBus', 1);
+    for (const account of cfg.coreBank.accountIds) {
+      s.main.hasResourceProperties('AWS::Events::EventBusPolicy', {
+        Statement: Match.objectLike({
+          Principal: { AWS: Match.anyValue() },
+          Action: 'events:PutEvents',
+          Condition: { StringEquals: { 'events:source': 'bank.core' } },
+        }),
+      });
+      expect(JSON.stringify(ofType('AWS::Events::EventBusPolicy'))).toContain(account);
+    }
+    s.main.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['bank.core', 'bank.alerting'] } });
+  });
+
+  it('the pepper is a CMK-encrypted JSON secret {"current"} that rotates after the configured days', () => {
+    s.main.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: Match.anyValue(),
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{}', GenerateStringKey: 'current', PasswordLength: 64 }),
+    });
+    s.main.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationLambdaARN: { 'Fn::GetAtt': [functionId('pepper-rotation'), 'Arn'] },
+      RotationRules: { ScheduleExpression: `rate(${cfg.tokens.pepperRotationDays} days)` },
+    });
+  });
+
+  it('the rotation function may touch only the pepper secret', () => {
+    const sts = statementsOf('pepper-rotation').filter((st) => st.Effect === 'Allow');
+    const sm = sts.filter((st) => actionsOf(st).some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:GetRandomPassword'));
+    for (const st of sm) expect(JSON.stringify(st.Resource)).toContain('TokenPepper');
+    expect([...allowedActions('pepper-rotation')].filter((a) => a.startsWith('dynamodb:') || a.startsWith('ses:'))).toEqual([]);
+  });
+
+  it('SES: domain identity with DKIM and MAIL FROM; the configuration set requires TLS and publishes delivery events to SNS', () => {
+    s.main.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: cfg.email.senderDomain,
+      MailFromAttributes: { MailFromDomain: `mail.${cfg.email.senderDomain}` },
+      ConfigurationSetAttributes: { ConfigurationSetName: Match.anyValue() },
+    });
+    s.main.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      DeliveryOptions: { TlsPolicy: 'REQUIRE' },
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+    });
+    s.main.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      EventDestination: Match.objectLike({
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['delivery', 'bounce', 'complaint', 'reject', 'deliveryDelay']),
+        SnsDestination: { TopicARN: Match.anyValue() },
+      }),
+    });
+  });
+
+  it('SMS: an End User Messaging configuration set sends status events to the delivery topic', () => {
+    s.main.hasResourceProperties('AWS::SMSVOICE::ConfigurationSet', {
+      DefaultSenderId: cfg.sms.senderId,
+      EventDestinations: [Match.objectLike({ Enabled: true, MatchingEventTypes: ['TEXT_ALL'], SnsDestination: { TopicArn: Match.anyValue() } })],
+    });
+  });
+
+  it('every topic is KMS-encrypted and every queue KMS-encrypted with TLS enforced', () => {
+    for (const [, t] of ofType('AWS::SNS::Topic')) expect(t.Properties['KmsMasterKeyId']).toBeTruthy();
+    for (const [, q] of ofType('AWS::SQS::Queue')) expect(q.Properties['KmsMasterKeyId']).toBeTruthy();
+    const queuePolicies = ofType('AWS::SQS::QueuePolicy').map(([, p]) => JSON.stringify(p.Properties));
+    expect(queuePolicies.length).toBe(ofType('AWS::SQS::Queue').length);
+    for (const p of queuePolicies) expect(p).toContain('"aws:SecureTransport":"false"');
+  });
+});
+
+describe('alert pipeline: routing table -> EventBridge rules -> SQS buffers', () => {
+  it('each sqs route: rule on the custom bus -> encrypted queue with a DLQ after maxReceiveCount -> function with partial batch failures', () => {
+    const deployed = new Set(deployedNames());
+    for (const route of routes.filter((r) => r.via === 'sqs' && deployed.has(r.target))) {
+      const rule = ofType('AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties['EventPattern']).includes(route.detailTypes[0]!));
+      expect(rule, route.name).toBeDefined();
+      const props = rule![1].Properties;
+      expect(JSON.stringify(props['EventBusName'])).toMatch(/^\{"Ref":"Foundation\w*Bus\w*"\}$/);
+      const target = (props['Targets'] as Json[])[0]!;
+      const queueId = (target['Arn'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(target['DeadLetterConfig']).toBeDefined();
+      const queue = resources[queueId]!;
+      expect((queue.Properties['RedrivePolicy'] as Json)['maxReceiveCount']).toBe(route.maxReceiveCount);
+      const fnTimeout = Number(resources[functionId(route.target)!]!.Properties['Timeout']);
+      expect(queue.Properties['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * fnTimeout);
+      s.main.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        FunctionName: { Ref: functionId(route.target) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+});
+
+describe('actions and authorisation API', () => {
+  it('the HTTP API stage logs access and is throttled', () => {
+    s.main.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      DefaultRouteSettings: { ThrottlingRateLimit: cfg.actionPages.throttleRatePerSecond, ThrottlingBurstLimit: cfg.actionPages.throttleBurst },
+    });
+    const format = String((ofType('AWS::ApiGatewayV2::Stage')[0]![1].Properties['AccessLogSettings'] as Json)['Format']);
+    expect(format, 'the path holds tokens and must not be logged').not.toMatch(/\$context\.path|resourcePath/);
+  });
+
+  it('operators: Cognito with MFA required, threat protection enforced, no self sign-up; JWT authoriser', () => {
+    s.main.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 14 }) },
+    });
+    s.main.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT' });
+  });
+
+  it('the core bank assumes a role that may invoke exactly POST /v1/authorize on the stage', () => {
+    s.main.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: Match.anyValue() } })] },
+      Description: Match.stringLikeRegexp('core bank'),
+    });
+    s.main.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: 'execute-api:Invoke',
+            Effect: 'Allow',
+            Resource: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/\\$default/POST/v1/authorize$')])] },
+          },
+        ],
+      },
+    });
+  });
+
+  it('CloudFront fronts the API with the edge WebACL, HTTPS only, no caching, security headers and access logs', () => {
+    s.main.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        WebACLId: Match.anyValue(),
+        Logging: Match.objectLike({ Bucket: Match.anyValue() }),
+        DefaultCacheBehavior: Match.objectLike({
+          ViewerProtocolPolicy: 'redirect-to-https',
+          CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+          AllowedMethods: Match.arrayWith(['POST']),
+        }),
+        Origins: [Match.objectLike({ CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] }) })],
+      }),
+    });
+    s.main.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({
+        SecurityHeadersConfig: Match.objectLike({
+          ReferrerPolicy: { ReferrerPolicy: 'no-referrer', Override: true },
+          FrameOptions: { FrameOption: 'DENY', Override: true },
+          StrictTransportSecurity: Match.objectLike({ IncludeSubdomains: true }),
+        }),
+      }),
+    });
+  });
+
+  it('the edge stack is in us-east-1 with a CLOUDFRONT WebACL rate-limiting /a/* per IP at the configured limit', () => {
+    expect(s.stacks.edge.region).toBe('us-east-1');
+    s.edge.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'CLOUDFRONT',
+      DefaultAction: { Allow: {} },
+      Rules: Match.arrayWith([
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } }),
+        Match.objectLike({
+          Name: ACTION_PAGES_RATE_RULE,
+          Action: { Block: Match.anyValue() },
+          Statement: {
+            RateBasedStatement: Match.objectLike({
+              Limit: cfg.actionPages.wafRateLimitPer5Minutes,
+              AggregateKeyType: 'IP',
+              ScopeDownStatement: {
+                ByteMatchStatement: Match.objectLike({ SearchString: '/a/', PositionalConstraint: 'STARTS_WITH', FieldToMatch: { UriPath: {} } }),
+              },
+            }),
+          },
+        }),
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
+      ]),
+    });
+  });
+});
+
+describe('replies and delivery', () => {
+  it('inbound SMS: a topic End User Messaging may publish to, subscribed by sms-reply', () => {
+    s.main.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'sms-voice.amazonaws.com' }, Action: 'sns:Publish' })]) },
+    });
+    if (functionId('sms-reply')) {
+      s.main.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'lambda',
+        Endpoint: { 'Fn::GetAtt': [functionId('sms-reply'), 'Arn'] },
+        RedrivePolicy: { deadLetterTargetArn: Match.anyValue() },
+      });
+    }
+  });
+
+  it('email replies: a receipt rule for the Reply-To address, scanned, TLS required, to SNS (base64) for email-reply', () => {
+    s.main.hasResourceProperties('AWS::SES::ReceiptRule', {
+      Rule: Match.objectLike({
+        Recipients: [cfg.email.replyToAddress],
+        ScanEnabled: true,
+        TlsPolicy: 'Require',
+        Actions: [{ SNSAction: { Encoding: 'Base64', TopicArn: Match.anyValue() } }],
+      }),
+    });
+    if (functionId('email-reply')) {
+      s.main.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', Endpoint: { 'Fn::GetAtt': [functionId('email-reply'), 'Arn'] } });
+    }
+  });
+
+  it('SNS-invoked functions retry twice, then go to a dead-letter queue', () => {
+    for (const name of ['sms-reply', 'email-reply', 'delivery'].filter((n) => functionId(n))) {
+      s.main.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(name) },
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('no statement allows a wildcard action, and `*` resources only where AWS has no ARN', () => {
+    for (const [id, p] of ofType('AWS::IAM::Policy')) {
+      for (const st of (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement) {
+        if (st.Effect !== 'Allow') continue;
+        for (const a of actionsOf(st)) expect(a, `${id}: ${a}`).not.toMatch(/(^\*$|:\*$)/);
+        if (resourcesOf(st).includes('*')) {
+          expect(actionsOf(st), `${id}: * resource`).toSatisfy((acts: string[]) =>
+            acts.every((a) => a === 'sns:Publish' || a === 'secretsmanager:GetRandomPassword'),
+          );
+        }
+      }
+    }
+  });
+
+  it('each function has exactly the grants of its permission entry', () => {
+    for (const name of deployedNames().filter((n): n is FunctionName => (functionNames as readonly string[]).includes(n))) {
+      const perms = functionPermissions[name];
+      const actions = allowedActions(name);
+      expect(actions.has('dynamodb:GetItem'), name).toBe(true);
+      expect(actions.has('dynamodb:PutItem'), `${name} PutItem`).toBe(perms.table === 'readWrite');
+      expect(actions.has('dynamodb:UpdateItem'), `${name} UpdateItem`).toBe(perms.table === 'readWrite');
+      expect(actions.has('dynamodb:Scan'), `${name} Scan`).toBe(Boolean(perms.scan));
+      expect(actions.has('ses:SendEmail'), `${name} SendEmail`).toBe(Boolean(perms.sendEmail));
+      expect(actions.has('ses:SendBulkEmail'), `${name} SendBulkEmail`).toBe(Boolean(perms.sendBulkEmail));
+      expect(actions.has('sns:Publish'), `${name} sns:Publish`).toBe(Boolean(perms.sendSms));
+      expect(actions.has('events:PutEvents'), `${name} PutEvents`).toBe(Boolean(perms.putEvents));
+      expect(actions.has('secretsmanager:GetSecretValue'), `${name} pepper`).toBe(Boolean(perms.readPepper));
+    }
+  });
+
+  it('SMS senders may publish to phone numbers but every topic is denied', () => {
+    for (const name of deployedNames().filter((n) => functionPermissions[n as FunctionName]?.sendSms)) {
+      const deny = statementsOf(name).find((st) => st.Effect === 'Deny');
+      expect(deny, name).toMatchObject({ Action: 'sns:Publish', Resource: 'arn:aws:sns:*:*:*' });
+    }
+  });
+
+  it('the table and its named indexes only (no index/*), and the data key only via DynamoDB', () => {
+    for (const name of deployedNames().filter((n) => (functionNames as readonly string[]).includes(n))) {
+      const sts = statementsOf(name);
+      const table = sts.find((st) => st.Sid === 'TableRead' || st.Sid === 'TableReadWrite')!;
+      expect(JSON.stringify(table.Resource)).not.toContain('*');
+      for (const g of GSIS) expect(JSON.stringify(table.Resource)).toContain(`/index/${g.indexName}`);
+      const key = sts.find((st) => st.Sid === 'TableKeyViaDynamoDb')!;
+      expect(key.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.ap-northeast-1.amazonaws.com' } });
+    }
+  });
+
+  it('email senders may send only from the configured address on the bank identity', () => {
+    for (const name of deployedNames().filter((n) => functionPermissions[n as FunctionName]?.sendEmail)) {
+      const st = statementsOf(name).find((x) => x.Sid === 'SendFromTheBankIdentityOnly')!;
+      expect(st.Condition).toEqual({ StringEquals: { 'ses:FromAddress': cfg.email.fromAddress } });
+      expect(JSON.stringify(st.Resource)).toContain(`identity/${cfg.email.senderDomain}`);
+    }
+  });
+
+  it('function roles carry no AWS managed policies', () => {
+    for (const name of deployedNames()) {
+      const fn = resources[functionId(name)!]!;
+      const roleId = (fn.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(resources[roleId]!.Properties['ManagedPolicyArns'], name).toBeUndefined();
+    }
+  });
+});
+
+describe('monitoring', () => {
+  it('alarms: every DLQ not empty, every function error rate and throttles, alert latency p99; all notify the alarm topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const names = alarms.map((a) => String(a['AlarmName']));
+    const dlqs = ofType('AWS::SQS::Queue').filter(([, q]) => !q.Properties['RedrivePolicy']).length;
+    expect(names.filter((n) => n.includes('-dlq-not-empty-'))).toHaveLength(dlqs);
+    for (const fn of deployedNames()) {
+      expect(names).toContain(`${cfg.namePrefix}-error-rate-${fn}`);
+      expect(names).toContain(`${cfg.namePrefix}-throttles-${fn}`);
+    }
+    s.main.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${cfg.namePrefix}-alert-latency-p99`,
+      Threshold: cfg.monitoring.alertLatencyP99Ms,
+      Metrics: [
+        Match.objectLike({
+          MetricStat: {
+            Metric: { Namespace: METRICS_NAMESPACE, MetricName: ALERT_LATENCY_METRIC, Dimensions: [{ Name: 'service', Value: 'alert' }] },
+            Period: 300,
+            Stat: 'p99',
+          },
+        }),
+      ],
+    });
+    for (const a of alarms) expect((a['AlarmActions'] as unknown[]).length, String(a['AlarmName'])).toBe(1);
+    s.main.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: cfg.monitoring.alarmEmail });
+    s.main.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('has zero unacknowledged findings across both stacks', () => {
+    expect(nagFindings(s.nag)).toEqual([]);
+    expect(s.nag.success).toBe(true);
+  });
+
+  it('every acknowledgement carries a reason', () => {
+    const acks: { path: string; id: string; reason: string }[] = [];
+    for (const c of s.app.node.findAll()) {
+      for (const m of c.node.metadata) {
+        if (m.type !== 'aws:cdk:acknowledged-rules') continue;
+        for (const [id, reason] of Object.entries(m.data as Record<string, string>)) acks.push({ path: c.node.path, id, reason });
+      }
+    }
+    expect(acks.length).toBeGreaterThan(0);
+    for (const a of acks) expect(a.reason.length, `${a.path} ${a.id}`).toBeGreaterThan(40);
+  });
+});
