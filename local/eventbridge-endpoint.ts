@@ -58,6 +58,7 @@ export async function startLocalEventBridge(opts: { port?: number } = {}): Promi
       const fault = faults.next();
       if (fault === 'throttle') return send(res, ...error(400, 'ThrottlingException', 'Rate exceeded'));
       if (fault === '5xx') return send(res, ...error(500, 'InternalException', 'Internal service error'));
+      if (fault === 'reject') return send(res, ...error(400, 'ValidationException', 'request rejected'));
       const target = req.headers['x-amz-target'];
       if (target !== 'AWSEvents.PutEvents') {
         return send(res, ...error(400, 'UnknownOperationException', `the local event bus supports PutEvents only, not ${String(target)}`));

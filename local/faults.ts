@@ -5,7 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type Fault = 'throttle' | '5xx';
+/**
+ * throttle: the service's rate limit answer; 5xx: an internal error; reject: a permanent refusal
+ * of this request (SES MessageRejected, SNS InvalidParameter, EventBridge ValidationException).
+ */
+export type Fault = 'throttle' | '5xx' | 'reject';
 
 export class FaultQueue {
   private queue: Fault[] = [];

@@ -2,7 +2,7 @@
  * Local SES v2: the npm package aws-ses-v2-local (SendEmail, SendBulkEmail with templates, a
  * mailbox page at `/`, and what it received as JSON at `/store`) run as a child process, behind a
  * small proxy of ours. The proxy is what the SDK talks to: it injects faults at the wire (429
- * TooManyRequestsException, 5xx) and keeps what aws-ses-v2-local does not store, the EmailTags
+ * TooManyRequestsException, 5xx, 400 MessageRejected) and keeps what aws-ses-v2-local does not store, the EmailTags
  * and the configuration set of each accepted message. Every other request passes through, so
  * the mailbox page and its JSON work on the proxy's port too.
  */
@@ -79,9 +79,9 @@ async function startChild(port: number): Promise<ChildProcess> {
 
 /** The error bodies SES v2 (restJson1) answers with; the SDK reads the type from the header. */
 function faultResponse(fault: Fault): { status: number; type: string; message: string } {
-  return fault === 'throttle'
-    ? { status: 429, type: 'TooManyRequestsException', message: 'Maximum sending rate exceeded.' }
-    : { status: 500, type: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' };
+  if (fault === 'throttle') return { status: 429, type: 'TooManyRequestsException', message: 'Maximum sending rate exceeded.' };
+  if (fault === 'reject') return { status: 400, type: 'MessageRejected', message: 'Email address is not verified.' };
+  return { status: 500, type: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' };
 }
 
 export async function startLocalSes(opts: { port?: number } = {}): Promise<LocalSes> {

@@ -97,6 +97,7 @@ export async function startSmsOutbox(opts: { port?: number } = {}): Promise<Loca
       const fault = faults.next();
       if (fault === 'throttle') return send(res, 400, errorXml('Sender', 'Throttling', 'Rate exceeded'), xml);
       if (fault === '5xx') return send(res, 500, errorXml('Receiver', 'InternalError', 'Internal error'), xml);
+      if (fault === 'reject') return send(res, 400, errorXml('Sender', 'InvalidParameter', 'Invalid parameter: PhoneNumber Reason: not a valid mobile number'), xml);
       const action = form.get('Action');
       if (action !== 'Publish') {
         return send(res, 400, errorXml('Sender', 'InvalidAction', `The local SMS outbox supports Publish only, not ${action ?? '(none)'}`), xml);

@@ -159,6 +159,15 @@ describe('local SMS outbox (SNS Query protocol)', () => {
     expect(peers.smsMessages()).toHaveLength(0);
   });
 
+  it('refuses for good on an injected reject (400 InvalidParameter), without retrying', async () => {
+    peers.injectFaults('sns', ['reject']);
+    await expect(awsClients().sns.send(sms('+819012345678'))).rejects.toMatchObject({ name: 'InvalidParameterException', $metadata: { httpStatusCode: 400, attempts: 1 } });
+    peers.injectFaults('ses', ['reject']);
+    await expect(awsClients().ses.send(email('x@example.jp'))).rejects.toMatchObject({ name: 'MessageRejected', $metadata: { httpStatusCode: 400, attempts: 1 } });
+    expect(peers.smsMessages()).toHaveLength(0);
+    expect(await peers.emails()).toHaveLength(0);
+  });
+
   it('rejects a phone number that is not E.164 with InvalidParameter', async () => {
     await expect(awsClients().sns.send(sms('09012345678'))).rejects.toMatchObject({ name: 'InvalidParameterException' });
     expect(peers.smsMessages()).toHaveLength(0);

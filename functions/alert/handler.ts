@@ -25,7 +25,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { AlertRetryError, processCoreEvent, type DeliveryResult } from '../../src/alerts/process-event.ts';
 
 export const logger = new Logger({ serviceName: 'alert' });
-export const metrics = new Metrics({ serviceName: 'alert' });
+export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'BankAlerting', serviceName: 'alert' });
 const processor = new BatchProcessor(EventType.SQS);
 
 function countDeliveries(deliveries: DeliveryResult[]): void {
