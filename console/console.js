@@ -120,14 +120,14 @@ async function api(path, opts = {}) {
   } catch {
     body = undefined;
   }
-  if (!r.ok) throw new ApiError(r.status, (body && (body.error || body.message)) || `HTTP ${r.status}`, body);
+  if (!r.ok) throw new ApiError(r.status, (body && (body.message || body.error)) || `HTTP ${r.status}`, body);
   return body;
 }
 
 async function errorText(r) {
   try {
     const b = await r.json();
-    return b.error || b.message || `HTTP ${r.status}`;
+    return b.message || b.error || `HTTP ${r.status}`;
   } catch {
     return `HTTP ${r.status}`;
   }
@@ -264,7 +264,8 @@ function campaignCard(c, refresh) {
   const points = hist.slice(1).map((p, i) => ({ t: p.t, v: ((p.done - hist[i].done) * 1000) / Math.max(1, p.t - hist[i].t) }));
   const status = h('p', { class: 'status', 'aria-live': 'polite' });
   const act = (verb) => async (ev) => {
-    ev.currentTarget.disabled = true;
+    const button = ev.currentTarget;
+    button.disabled = true;
     status.textContent = `${verb}…`;
     try {
       await api(`/ops/campaigns/${encodeURIComponent(id)}/${verb}`, { method: 'POST', body: {} });
@@ -411,13 +412,15 @@ function unfreezeSection(v, rerender) {
             type: 'button',
             'data-action': 'approve-unfreeze',
             onclick: async (ev) => {
-              ev.currentTarget.disabled = true;
+              const button = ev.currentTarget; // currentTarget is null once the handler awaits
+              button.disabled = true;
+              status.className = 'status';
               status.textContent = 'Approving…';
               try {
                 await api(`/ops/accounts/${encodeURIComponent(id)}/unfreeze-requests/${encodeURIComponent(rid)}/approve`, { method: 'POST', body: {} });
                 await rerender('Unfreeze approved: the account is active again.');
               } catch (e) {
-                ev.currentTarget.disabled = false;
+                button.disabled = false;
                 status.textContent = e.message;
                 status.className = 'status error';
               }
