@@ -74,7 +74,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await rt?.stop();
-  // The README embeds the console and action-page screenshots.
+  // The README embeds the console and action-page screenshots: refreshed on request only, so a
+  // test run never changes tracked files (UPDATE_DOCS_SCREENSHOTS=1 npx vitest run test/browser-journey.test.ts).
+  if (process.env.UPDATE_DOCS_SCREENSHOTS !== '1') return;
   const docs = join(process.cwd(), 'docs', 'screenshots');
   mkdirSync(docs, { recursive: true });
   for (const name of ['action-page-ja', 'action-page-en-320px', 'action-page-done', 'console-overview', 'console-account', 'console-campaigns', 'console-unfreeze']) {
