@@ -131,6 +131,25 @@ export class Monitoring extends Construct {
       }),
     );
 
+    // The core publishing events that fail their contract: the alert function consumes them (no
+    // retry can fix them), so this alarm is how anyone learns of it.
+    alarm(
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'InvalidEvent',
+        dimensionsMap: { service: 'alert' },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }).createAlarm(this, 'InvalidCoreEvents', {
+        alarmName: `${cfg.namePrefix}-invalid-core-events`,
+        alarmDescription: 'bank.core events failed their schema and were dropped without an alert: fix the publisher and republish.',
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
     // Every Powertools metric the handlers emit (freezes, revokes, holds, rejected replies, ...),
     // by service: a search, so a new metric appears without a stack change.
     const businessMetrics = new cloudwatch.MathExpression({

@@ -6,12 +6,15 @@
  *     publishes the message with its SPF/DKIM/DMARC verdicts to the InboundEmail topic
  *     -> email-reply;
  *   - delivery: SES configuration-set events and SMS status events on the delivery topic
- *     -> delivery.
+ *     -> delivery; a schedule every minute runs its undelivered-deadline sweep (its AlertSent
+ *     input, if routed, comes through the routing table like any other route).
  * SNS invokes asynchronously: two retries by Lambda, then the event goes to a dead-letter queue
  * (as does anything SNS itself could not deliver), so a malformed notification is not retried
  * forever and is never lost silently.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -33,6 +36,7 @@ export class RepliesAndDelivery extends Construct {
   readonly inboundSmsTopic: sns.Topic;
   readonly inboundEmailTopic: sns.Topic;
   readonly receiptRuleSet: ses.ReceiptRuleSet;
+  readonly undeliveredSweep: events.Rule | undefined;
 
   constructor(scope: Construct, id: string, props: RepliesAndDeliveryProps) {
     super(scope, id);
@@ -70,6 +74,16 @@ export class RepliesAndDelivery extends Construct {
     this.subscribe('sms-reply', this.inboundSmsTopic, props);
     this.subscribe('email-reply', this.inboundEmailTopic, props);
     this.subscribe('delivery', f.deliveryTopic, props);
+    // The undelivered-deadline sweep: every minute (schedules run on the default bus). A failed
+    // sweep is not retried by EventBridge: the next minute's sweep covers the same alerts.
+    const delivery = props.functionFor('delivery');
+    if (delivery) {
+      this.undeliveredSweep = new events.Rule(this, 'UndeliveredSweep', {
+        description: 'Every minute: alerts that reached no channel by their deadline -> AlertUndelivered',
+        schedule: events.Schedule.rate(Duration.minutes(1)),
+        targets: [new targets.LambdaFunction(delivery, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+      });
+    }
 
     new CfnOutput(this, 'InboundSmsTopicArn', { value: this.inboundSmsTopic.topicArn, description: 'Two-way SMS destination of the origination number' });
     new CfnOutput(this, 'ReceiptRuleSetName', { value: this.receiptRuleSet.receiptRuleSetName, description: 'Activate once: aws ses set-active-receipt-rule-set' });

@@ -391,6 +391,16 @@ describe('replies and delivery', () => {
     }
   });
 
+  it('delivery: subscribed to the delivery topic, and its undelivered sweep runs every minute', () => {
+    const id = functionId('delivery');
+    expect(id, 'functions/delivery/handler.ts').toBeDefined();
+    s.main.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', Endpoint: { 'Fn::GetAtt': [id, 'Arn'] } });
+    s.main.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] } })],
+    });
+  });
+
   it('SNS-invoked functions retry twice, then go to a dead-letter queue', () => {
     for (const name of ['sms-reply', 'email-reply', 'delivery'].filter((n) => functionId(n))) {
       s.main.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
@@ -492,6 +502,7 @@ describe('monitoring', () => {
       ],
     });
     for (const a of alarms) expect((a['AlarmActions'] as unknown[]).length, String(a['AlarmName'])).toBe(1);
+    s.main.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'InvalidEvent', Dimensions: [{ Name: 'service', Value: 'alert' }], Threshold: 0 });
     s.main.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: cfg.monitoring.alarmEmail });
     s.main.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
