@@ -39,6 +39,15 @@ export const routes: readonly Route[] = [
     via: 'sqs',
     maxReceiveCount: 5,
   },
+  {
+    // The delivery function indexes each sent message id and starts the alert's undelivered clock.
+    name: 'AlertSentToDelivery',
+    source: 'bank.alerting',
+    detailTypes: ['AlertSent'],
+    target: 'delivery',
+    via: 'sqs',
+    maxReceiveCount: 5,
+  },
 ];
 
 /** EventBridge pattern matching for the fields the routes use (source and detail-type). */
