@@ -138,8 +138,10 @@ export const SesEventRecord = z.discriminatedUnion('eventType', [
       .object({ delayType: z.string(), delayedRecipients: recipientList, timestamp: z.string(), expirationTime: z.string().optional() })
       .loose(),
   }),
+  // A templated message SES could not render: it was never sent.
+  z.object({ eventType: z.literal('Rendering Failure'), mail: sesMail, failure: z.object({}).loose().optional() }),
   // Published too, but say nothing about reaching the customer: accepted and ignored.
-  z.object({ eventType: z.enum(['Open', 'Click', 'Rendering Failure', 'Subscription']), mail: sesMail }).loose(),
+  z.object({ eventType: z.enum(['Open', 'Click', 'Subscription']), mail: sesMail }).loose(),
 ]);
 export type SesEventRecord = z.infer<typeof SesEventRecord>;
 

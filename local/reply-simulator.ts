@@ -93,6 +93,8 @@ export function emailInbound(o: {
   /** Replace the MIME entirely (binary-looking bodies, odd encodings). */
   raw?: Buffer;
   fromHeaders?: string[];
+  /** SES message id of the alert being answered (the reply's In-Reply-To). */
+  answers?: string;
 }) {
   const v = { spf: 'PASS', dkim: 'PASS', dmarc: 'PASS', spam: 'PASS', virus: 'PASS', ...o.verdicts };
   const messageId = o.messageId ?? randomUUID().replaceAll('-', '');
@@ -119,7 +121,10 @@ export function emailInbound(o: {
         messageId,
         destination: [REPLY_ADDRESS],
         headersTruncated: false,
-        headers: [{ name: 'From', value: o.from }],
+        headers: [
+          { name: 'From', value: o.from },
+          ...(o.answers ? [{ name: 'In-Reply-To', value: `<${o.answers}@ap-northeast-1.amazonses.com>` }] : []),
+        ],
         commonHeaders: { from: o.fromHeaders ?? [o.from], to: [REPLY_ADDRESS], subject: 'Re:', messageId: `<${messageId}@mail.example.jp>` },
       },
       content: raw.toString('base64'),

@@ -115,6 +115,15 @@ describe('email replies', () => {
     expect(await listAudit(f.accountId)).toHaveLength(1);
   });
 
+  it('after a contact change, the OLD address may answer the alert it was sent (In-Reply-To)', async () => {
+    const f = await newCustomer({ locale: 'en' });
+    const old = 'old.address@example.jp';
+    const { emailMessageId } = await putSentAlert(f, { emailTo: old });
+    expect(first(await replyByEmail({ from: old, text: 'FREEZE' }))?.outcome).toBe('UNKNOWN_SENDER');
+    expect(first(await replyByEmail({ from: old, text: 'FREEZE', answers: emailMessageId }))?.outcome).toBe('FROZEN');
+    expect((await getAccount(f.accountId))?.state).toBe('FROZEN');
+  });
+
   it('malformed notifications are rejected with a reason', async () => {
     const f = await newCustomer();
     await putSentAlert(f);

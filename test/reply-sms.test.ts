@@ -156,6 +156,19 @@ describe('SMS replies', () => {
     expect(results(out)[0]?.result).toMatchObject({ outcome: 'REVOKED', alertId: older.alertId });
   });
 
+  it('after a contact change, the OLD number may answer the alert it was sent (named by the provider), nothing else', async () => {
+    const f = await newCustomer({ locale: 'ja' });
+    const oldPhone = '+819011112222';
+    const { smsMessageId } = await putSentAlert(f, { smsTo: oldPhone });
+    expect(outcome(await replyBySms({ from: oldPhone, body: '凍結' }))).toBe('UNKNOWN_SENDER');
+    expect((await getAccount(f.accountId))?.state).toBe('ACTIVE');
+    // Another number naming that message is not the recipient: still unknown.
+    expect(outcome(await replyBySms({ from: '+819033334444', body: '凍結', previousPublishedMessageId: smsMessageId }))).toBe('UNKNOWN_SENDER');
+    expect(outcome(await replyBySms({ from: oldPhone, body: '凍結', previousPublishedMessageId: smsMessageId }))).toBe('FROZEN');
+    expect((await getAccount(f.accountId))?.state).toBe('FROZEN');
+    expect(smsTo(oldPhone)).toHaveLength(1);
+  });
+
   it('malformed notifications are rejected with a reason, not thrown (so not retried)', async () => {
     const f = await newCustomer();
     await putSentAlert(f);

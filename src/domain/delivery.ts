@@ -78,6 +78,8 @@ export function sesOutcomes(r: SesEventRecord): DeliveryOutcome[] {
     case 'Reject':
       // Reject is about our message (SES found a virus), not the address: fall back, do not suppress.
       return r.mail.destination.map((x) => mk(x.trim().toLowerCase(), 'REJECTED', `Reject/${r.reject.reason}`.slice(0, 80), r.mail.timestamp));
+    case 'Rendering Failure':
+      return r.mail.destination.map((x) => mk(x.trim().toLowerCase(), 'REJECTED', 'RenderingFailure', r.mail.timestamp));
     case 'DeliveryDelay':
       return list(r.deliveryDelay.delayedRecipients).map((x) => mk(x, 'DELAYED', `DeliveryDelay/${r.deliveryDelay.delayType}`.slice(0, 80), r.deliveryDelay.timestamp));
     default:

@@ -82,8 +82,22 @@ export function emailReplyFrom(record: unknown, receivedAt: Date): Inbound {
   if (content === undefined) return { ok: false, reason: 'NO_CONTENT', detail: 'no content: the receipt rule must use the SNS action', id };
   const raw = receipt.action.encoding === 'BASE64' ? Buffer.from(content, 'base64') : Buffer.from(content, 'utf8');
   const text = extractMessageText(raw);
+  const answers = answeredSesMessageId(mail.headers ?? []);
   return {
     ok: true,
-    reply: { channel: 'EMAIL', from, text: (text && firstOwnLine(text)) ?? '', replyId: id, receivedAt },
+    reply: { channel: 'EMAIL', from, text: (text && firstOwnLine(text)) ?? '', replyId: id, ...(answers ? { answersMessageId: answers } : {}), receivedAt },
   };
+}
+
+/**
+ * The SES message id our alert had, from the reply's In-Reply-To (or References): SES sets the
+ * Message-ID of what it sends to <{messageId}@{region}.amazonses.com>.
+ */
+export function answeredSesMessageId(headers: readonly { name: string; value: string }[]): string | undefined {
+  for (const name of ['in-reply-to', 'references']) {
+    const h = headers.find((x) => x.name.toLowerCase() === name);
+    const m = h && /<([^<>@\s]{1,200})@[^<>\s]*amazonses\.com>/i.exec(h.value);
+    if (m) return m[1];
+  }
+  return undefined;
 }

@@ -3,7 +3,10 @@ import { runtimeConfig } from '../config.ts';
 import { findCustomersByEmail, findCustomersByPhone, getAccount, getCustomer } from '../store/customers.ts';
 import { getLink } from '../store/links.ts';
 import { ActionRefusedError, freezeAccount, revokeLink } from '../store/actions.ts';
-import { recentAlertsOf } from '../delivery/alert-items.ts';
+import { recentAlertsOf, revocableLinkOf } from '../delivery/alert-items.ts';
+import { normaliseAddress } from '../domain/alert-decision.ts';
+import { findAlert } from '../store/alerts.ts';
+import { findMessage } from '../delivery/store.ts';
 import { ackEmail, ackSms } from './acknowledgements.ts';
 import { sendAckEmail, sendAckSms } from './senders.ts';
 import type { ReplyChannel, ReplyPorts } from './service.ts';
@@ -32,20 +35,36 @@ export function replyPorts(): ReplyPorts {
         const c = await getCustomer(customerId, true);
         if (!c) continue;
         for (const a of await recentAlertsOf(c, since)) {
-          const ours = a.messages.filter((m) => m.channel === channel);
-          // A message with no recorded recipient went to the contact on file, which is this one.
-          if (!ours.some((m) => m.recipient === undefined || m.recipient === contact)) continue;
+          // Only an alert whose message on this channel went to this very contact can be answered from it.
+          const ours = Object.values(a.deliveries ?? {}).filter(
+            (d) => d.channel === channel && d.status !== 'PENDING' && normaliseAddress(channel, d.recipient) === contact,
+          );
+          if (ours.length === 0) continue;
+          const linkId = revocableLinkOf(a);
           out.push({
             alertId: a.alertId,
             customerId: a.customerId,
-            sentAt: a.sentAt,
+            sentAt: a.sentAt ?? a.createdAt,
             ...(a.accountId ? { accountId: a.accountId } : {}),
-            ...(a.linkId ? { linkId: a.linkId } : {}),
-            messageIds: ours.flatMap((m) => (m.messageId ? [m.messageId] : [])),
+            ...(linkId ? { linkId } : {}),
+            messageIds: ours.flatMap((d) => (d.messageId ? [d.messageId] : [])),
           });
         }
       }
       return out;
+    },
+    async alertAnsweredBy(messageId, channel, contact, since) {
+      const ref = await findMessage(messageId);
+      if (!ref || ref.channel !== channel) return undefined;
+      const a = await findAlert(ref.owner, ref.alertId, true);
+      const sentAt = a?.sentAt ?? a?.createdAt;
+      if (!a || !sentAt || sentAt < since.toISOString()) return undefined;
+      const went = Object.values(a.deliveries ?? {}).some(
+        (d) => d.channel === channel && d.messageId === messageId && normaliseAddress(channel, d.recipient) === contact,
+      );
+      if (!went) return undefined;
+      const linkId = revocableLinkOf(a);
+      return { alertId: a.alertId, customerId: a.customerId, sentAt, ...(a.accountId ? { accountId: a.accountId } : {}), ...(linkId ? { linkId } : {}) };
     },
     freezeAccount: (accountId, alertId, channel, at) => guarded(() => freezeAccount(accountId, { actor: actorOf(channel), alertId, at })),
     revokeLink: (accountId, linkId, alertId, channel, at) => guarded(() => revokeLink(accountId, linkId, { actor: actorOf(channel), alertId, at })),

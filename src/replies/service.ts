@@ -3,8 +3,11 @@
  * checked the envelope: the notification parses, and for email SPF, DKIM and DMARC passed. Here:
  *
  * 1. The sender must be a customer's registered contact (reverse lookup by normalised E.164 or
- *    lower-cased address). Unknown: nothing happens and nothing is answered, because answering
- *    would tell a stranger the number or address belongs to a customer of the bank.
+ *    lower-cased address), or the contact an alert was sent to when the reply names that alert's
+ *    message (SMS previousPublishedMessageId, email In-Reply-To): after a contact change the
+ *    alert also went to the OLD number/address, which the real customer may still hold and is
+ *    no longer on the profile. Unknown: nothing happens and nothing is answered, because
+ *    answering would tell a stranger the number or address belongs to a customer of the bank.
  * 2. The text is read as a keyword (src/domain/reply-keywords.ts).
  * 3. FREEZE / REVOKE act on "the alert the reply answers": the newest alert of that customer whose
  *    message went to this very contact within the token lifetime (TOKEN_TTL_DAYS), preferring the
@@ -56,6 +59,12 @@ export interface ReplyPorts {
   getCustomer(customerId: string): Promise<ReplyCustomer | undefined>;
   /** Alerts of these customers whose message on `channel` went to `contact`, sent at or after `since`. */
   recentAlerts(customerIds: string[], channel: ReplyChannel, contact: string, since: Date): Promise<(AnsweredAlert & { messageIds?: string[] })[]>;
+  /**
+   * The alert whose message has this provider id, if that message went to `contact` on `channel`
+   * at or after `since`. Lets the OLD number or address of a contact change (no longer on the
+   * profile) answer the alert it was sent.
+   */
+  alertAnsweredBy(messageId: string, channel: ReplyChannel, contact: string, since: Date): Promise<AnsweredAlert | undefined>;
   freezeAccount(accountId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<{ changed: boolean } | { refused: string }>;
   revokeLink(accountId: string, linkId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<{ changed: boolean } | { refused: string }>;
   accountFacts(accountId: string | undefined, linkId: string | undefined): Promise<AckFacts>;
@@ -87,20 +96,21 @@ export interface ReplyResult {
 }
 
 export async function handleReply(reply: InboundReply, ports: ReplyPorts, opts: { tokenTtlDays: number }): Promise<ReplyResult> {
+  const since = new Date(reply.receivedAt.getTime() - opts.tokenTtlDays * 86_400_000);
   const customerIds = await ports.findCustomerIds(reply.channel, reply.from);
-  if (customerIds.length === 0) return { outcome: 'UNKNOWN_SENDER', changed: [] };
+  const pinned = reply.answersMessageId ? await ports.alertAnsweredBy(reply.answersMessageId, reply.channel, reply.from, since) : undefined;
+  if (customerIds.length === 0 && !pinned) return { outcome: 'UNKNOWN_SENDER', changed: [] };
   const { intent } = parseReply(reply.text);
   if (intent === 'EMPTY' || intent === 'OPT_OUT') return { outcome: 'IGNORED', intent, changed: [] };
 
-  const since = new Date(reply.receivedAt.getTime() - opts.tokenTtlDays * 86_400_000);
-  let alert: AnsweredAlert | undefined;
-  if (intent === 'FREEZE' || intent === 'REVOKE') {
+  let alert: AnsweredAlert | undefined = pinned;
+  if (!alert && (intent === 'FREEZE' || intent === 'REVOKE')) {
     const alerts = await ports.recentAlerts(customerIds, reply.channel, reply.from, since);
-    const sorted = [...alerts].sort((a, b) => b.sentAt.localeCompare(a.sentAt));
-    alert = (reply.answersMessageId && sorted.find((a) => a.messageIds?.includes(reply.answersMessageId!))) || sorted[0];
+    alert = [...alerts].sort((a, b) => b.sentAt.localeCompare(a.sentAt))[0];
   }
   // The customer whose alert it is; without one, the first candidate (only for the answer's locale).
-  const customer = await ports.getCustomer(alert?.customerId ?? customerIds[0]!);
+  const customerId = alert?.customerId ?? customerIds[0];
+  const customer = customerId ? await ports.getCustomer(customerId) : undefined;
   if (!customer) return { outcome: 'UNKNOWN_SENDER', changed: [] };
 
   const result = await act(intent, alert, customer, reply, ports);

@@ -1,10 +1,11 @@
 /** Customers, links and sent alerts for the reply and delivery tests (each test its own customer). */
 import { randomUUID } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { upsertCustomerProfile } from '../../src/store/customers.ts';
 import { createLink } from '../../src/store/links.ts';
-import { db, tableName } from '../../src/store/db.ts';
-import { key } from '../../src/store/table.ts';
+import { deliveryKey, recordAlert, type AlertDeliveryStatus, type AlertRecord } from '../../src/store/alerts.ts';
+import { claimSend, markSendSent, recipientRef } from '../../src/store/send-ledger.ts';
+import { rememberMessage } from '../../src/delivery/store.ts';
+import type { AlertChannel } from '../../events/alerting.ts';
 
 let n = 0;
 
@@ -55,30 +56,41 @@ export async function newCustomer(opts: { locale?: 'ja' | 'en'; phone?: boolean;
 /** An alert as the alert function records it after both providers accepted the messages. */
 export async function putSentAlert(
   f: Fixture,
-  opts: { alertId?: string; sentAt?: Date; linkId?: string | null; channels?: ('EMAIL' | 'SMS')[]; status?: string } = {},
-): Promise<{ alertId: string; emailMessageId: string; smsMessageId: string }> {
+  opts: { alertId?: string; sentAt?: Date; linkId?: string | null; channels?: ('EMAIL' | 'SMS')[]; status?: AlertDeliveryStatus; emailTo?: string; smsTo?: string } = {},
+): Promise<{ alertId: string; emailMessageId: string; smsMessageId: string; record: AlertRecord }> {
   const alertId = opts.alertId ?? `al-${randomUUID()}`;
-  const emailMessageId = `ses-${randomUUID()}`;
+  const emailMessageId = `0106019a${randomUUID().replaceAll('-', '')}-000000`;
   const smsMessageId = randomUUID();
   const channels = opts.channels ?? ['EMAIL', 'SMS'];
   const linkId = opts.linkId === null ? undefined : (opts.linkId ?? f.linkId);
-  await db().send(
-    new PutCommand({
-      TableName: tableName(),
-      Item: {
-        ...key.alert({ accountId: f.accountId, customerId: f.customerId }, alertId),
-        alertId,
-        customerId: f.customerId,
-        accountId: f.accountId,
-        ...(linkId ? { linkId } : {}),
-        sourceEventType: 'LinkCreated',
-        sentAt: (opts.sentAt ?? new Date()).toISOString(),
-        messages: [
-          ...(channels.includes('EMAIL') ? [{ channel: 'EMAIL', recipient: f.email, messageId: emailMessageId, status: opts.status ?? 'SENT' }] : []),
-          ...(channels.includes('SMS') ? [{ channel: 'SMS', recipient: f.phone, messageId: smsMessageId, status: opts.status ?? 'SENT' }] : []),
-        ],
-      },
-    }),
-  );
-  return { alertId, emailMessageId, smsMessageId };
+  const sentAt = (opts.sentAt ?? new Date()).toISOString();
+  const owner = { accountId: f.accountId, customerId: f.customerId };
+  const deliveries: AlertRecord['deliveries'] = {};
+  const targets: [AlertChannel, string, string][] = [];
+  if (channels.includes('EMAIL')) targets.push(['EMAIL', opts.emailTo ?? f.email, emailMessageId]);
+  if (channels.includes('SMS')) targets.push(['SMS', opts.smsTo ?? f.phone, smsMessageId]);
+  for (const [channel, address, messageId] of targets) {
+    const ref = recipientRef(channel, address);
+    deliveries[deliveryKey(channel, ref)] = { channel, recipientRef: ref, recipient: address, role: 'PROFILE', status: opts.status ?? 'SENT', messageId, sentAt, updatedAt: sentAt };
+    // As the alert function's ledger and the delivery function's AlertSent handling leave them.
+    const claim = await claimSend(alertId, channel, ref, owner, { staleSeconds: 120 });
+    if (claim.kind === 'CLAIMED') await markSendSent(alertId, channel, ref, claim.attemptId, messageId, new Date(sentAt));
+    await rememberMessage(messageId, { alertId, channel, owner }, new Date(sentAt));
+  }
+  const record: AlertRecord = {
+    alertId,
+    sourceEventId: `evt-${alertId}`,
+    sourceEventType: 'LinkCreated',
+    ...owner,
+    tokenAccountId: f.accountId,
+    actions: [{ kind: 'FREEZE_ACCOUNT' }, ...(linkId ? [{ kind: 'REVOKE_LINK' as const, linkId }, { kind: 'CONFIRM_LINK' as const, linkId }] : [])],
+    locale: f.locale,
+    content: { kind: 'LINK_CREATED', occurredAt: sentAt, accountLast4: '1234', providerName: 'D-Wallet', linkType: 'EPAY' },
+    occurredAt: sentAt,
+    createdAt: sentAt,
+    sentAt,
+    deliveries,
+  };
+  await recordAlert(record);
+  return { alertId, emailMessageId, smsMessageId, record };
 }
