@@ -1,0 +1,423 @@
+/**
+ * The local runtime: the API Gateway emulation (event mapping, result mapping, authorisers,
+ * POST /events), the SQS-like event bus (batching, partial batch failures, redelivery, DLQ), and
+ * `npm start` end to end as a child process (ready, alert delivered, Ctrl-C leaves nothing behind).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import { startLocalHttpServer, sessionCookie, SESSION_COOKIE, type LocalHttpServer } from '../local/http-server.ts';
+import { createEventBus, type PutEnvelope } from '../local/event-bus.ts';
+import { REPO_ROOT } from '../local/handlers.ts';
+import { freePort } from '../local/free-port.ts';
+import type { FunctionName, Route } from '../src/routing.ts';
+import { impostorLinksWallet, demoCustomers } from '../local/demo-data.ts';
+
+type ApiEvent = APIGatewayProxyEventV2 & { requestContext: { authorizer?: Record<string, unknown> } };
+
+describe('local HTTP server: API Gateway HTTP API (payload 2.0) emulation', () => {
+  const API_KEY = 'local-test-key-0123456789';
+  const SECRET = 'session-secret-for-tests-0123456789';
+  const calls: { name: FunctionName; event: ApiEvent }[] = [];
+  const put: PutEnvelope[][] = [];
+  let reply: unknown = { statusCode: 200, body: 'ok' };
+  let server: LocalHttpServer;
+  const last = () => calls.at(-1)!.event;
+
+  beforeAll(async () => {
+    server = await startLocalHttpServer({
+      apiKey: API_KEY,
+      sessionSecret: SECRET,
+      invoke: async (name, event) => {
+        calls.push({ name, event: event as ApiEvent });
+        if (reply instanceof Error) throw reply;
+        return reply;
+      },
+      putEvents: (events) => {
+        put.push(events);
+        return events.map((e, i) => ({ eventId: `id-${i}`, routes: e['detail-type'] === 'LinkCreated' ? ['CoreEventsToAlert'] : [] }));
+      },
+      pages: [{ path: '/extra', title: 'An extra page', handle: () => ({ status: 200, body: 'extra' }) }],
+    });
+  });
+  afterAll(() => server.close());
+
+  it('maps path parameters, query, headers and cookies as API Gateway does', async () => {
+    reply = { statusCode: 200, body: 'page' };
+    const r = await fetch(`${server.url}/a/tok%2Dab_12?lang=en&x=1&x=2`, {
+      headers: { 'X-Custom': 'Yes', cookie: 'a=1; b=2', 'user-agent': 'test-agent' },
+    });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('page');
+    expect(r.headers.get('apigw-requestid')).toBeTruthy();
+    const e = last();
+    expect(calls.at(-1)!.name).toBe('action');
+    expect(e.version).toBe('2.0');
+    expect(e.routeKey).toBe('GET /a/{token}');
+    expect(e.rawPath).toBe('/a/tok%2Dab_12');
+    expect(e.pathParameters).toEqual({ token: 'tok-ab_12' });
+    expect(e.rawQueryString).toBe('lang=en&x=1&x=2');
+    expect(e.queryStringParameters).toEqual({ lang: 'en', x: '1,2' });
+    expect(e.headers['x-custom']).toBe('Yes');
+    expect(e.headers.cookie).toBeUndefined();
+    expect(e.cookies).toEqual(['a=1', 'b=2']);
+    expect(e.requestContext.http).toMatchObject({ method: 'GET', path: '/a/tok-ab_12', sourceIp: '127.0.0.1', userAgent: 'test-agent' });
+    expect(e.requestContext.requestId).toBe(r.headers.get('apigw-requestid'));
+    expect(e.requestContext.stage).toBe('$default');
+    expect(e.body).toBeUndefined();
+    expect(e.isBase64Encoded).toBe(false);
+    expect(e.requestContext.authorizer).toBeUndefined();
+  });
+
+  it('passes JSON bodies as text and form or binary bodies base64-encoded', async () => {
+    await fetch(`${server.url}/a/t1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":"é"}' });
+    expect(last()).toMatchObject({ body: '{"x":"é"}', isBase64Encoded: false, routeKey: 'POST /a/{token}' });
+
+    await fetch(`${server.url}/a/t1`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=freeze' });
+    expect(last().isBase64Encoded).toBe(true);
+    expect(Buffer.from(last().body!, 'base64').toString()).toBe('action=freeze');
+
+    const bytes = Buffer.from([0, 255, 1, 254]);
+    await fetch(`${server.url}/a/t1`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    expect(Buffer.from(last().body!, 'base64').equals(bytes)).toBe(true);
+  });
+
+  it('matches {proxy+} greedily', async () => {
+    const r = await fetch(`${server.url}/ops/accounts/acct-1/audit`, { headers: { cookie: sessionCookie(SECRET, { id: 'op-1', groups: ['operators'] }).split(';')[0]! } });
+    expect(r.status).toBe(200);
+    expect(last().pathParameters).toEqual({ proxy: 'accounts/acct-1/audit' });
+    expect(last().routeKey).toBe('GET /ops/{proxy+}');
+  });
+
+  it('maps the result back: status, headers, cookies, base64 bodies; plain objects as JSON; errors as 500', async () => {
+    reply = { statusCode: 201, headers: { 'X-A': 'b', 'content-type': 'text/plain' }, cookies: ['c1=1; Path=/', 'c2=2'], body: 'made' };
+    let r = await fetch(`${server.url}/a/x`);
+    expect(r.status).toBe(201);
+    expect(r.headers.get('x-a')).toBe('b');
+    expect(r.headers.getSetCookie()).toEqual(['c1=1; Path=/', 'c2=2']);
+    expect(await r.text()).toBe('made');
+
+    reply = { statusCode: 200, isBase64Encoded: true, headers: { 'content-type': 'image/png' }, body: Buffer.from([1, 2, 3]).toString('base64') };
+    r = await fetch(`${server.url}/a/x`);
+    expect(Buffer.from(await r.arrayBuffer())).toEqual(Buffer.from([1, 2, 3]));
+
+    reply = { hello: 'world' };
+    r = await fetch(`${server.url}/a/x`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(await r.json()).toEqual({ hello: 'world' });
+
+    reply = new Error('boom with customer data that must not leak');
+    r = await fetch(`${server.url}/a/x`);
+    expect(r.status).toBe(500);
+    expect(await r.text()).not.toContain('boom');
+    reply = { statusCode: 200, body: 'ok' };
+  });
+
+  it('iam routes need the local API key (the IAM authoriser), which the handler does not see', async () => {
+    const before = calls.length;
+    let r = await fetch(`${server.url}/v1/authorize`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(401);
+    r = await fetch(`${server.url}/v1/authorize`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-api-key': 'wrong' } });
+    expect(r.status).toBe(401);
+    expect(calls.length).toBe(before);
+
+    r = await fetch(`${server.url}/v1/authorize`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY } });
+    expect(r.status).toBe(200);
+    expect(calls.at(-1)!.name).toBe('authorize');
+    expect(last().headers['x-api-key']).toBeUndefined();
+    expect(last().requestContext.authorizer).toMatchObject({ iam: { accountId: '000000000000' } });
+  });
+
+  it('operator routes need a dev-login session; the operator id reaches the handler as a Cognito JWT claim', async () => {
+    const before = calls.length;
+    expect((await fetch(`${server.url}/ops/overview`)).status).toBe(401);
+    const forged = `${SESSION_COOKIE}=${Buffer.from(JSON.stringify({ sub: 'op-x', groups: [], iat: 0, exp: 9e9 })).toString('base64url')}.AAAA`;
+    expect((await fetch(`${server.url}/ops/overview`, { headers: { cookie: forged } })).status).toBe(401);
+    expect(calls.length).toBe(before);
+
+    const login = await fetch(`${server.url}/dev-login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'operator=op-alice&groups=operators+approvers&next=/ops/overview',
+    });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/ops/overview');
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    // Tampering with the signed payload is refused.
+    const [name, value] = [cookie.slice(0, cookie.indexOf('=')), cookie.slice(cookie.indexOf('=') + 1)];
+    const tampered = `${name}=${Buffer.from(JSON.stringify({ sub: 'op-mallory', groups: ['operators'], iat: 0, exp: 9e9 })).toString('base64url')}.${value.split('.')[1]}`;
+    expect((await fetch(`${server.url}/ops/overview`, { headers: { cookie: tampered } })).status).toBe(401);
+
+    const r = await fetch(`${server.url}/ops/overview`, { headers: { cookie } });
+    expect(r.status).toBe(200);
+    const claims = (last().requestContext.authorizer as { jwt: { claims: Record<string, string> } }).jwt.claims;
+    expect(claims.sub).toBe('op-alice');
+    expect(claims['cognito:groups']).toBe('[operators approvers]');
+
+    const bad = await fetch(`${server.url}/dev-login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'operator=<script>' });
+    expect(bad.status).toBe(400);
+    const offsite = await fetch(`${server.url}/dev-login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'operator=op-a&next=//evil.example' });
+    expect(offsite.headers.get('location')).toBe('/');
+  });
+
+  it('POST /events validates the EventBridge envelope and puts valid events on the bus', async () => {
+    const post = (body: string, type = 'application/json') => fetch(`${server.url}/events`, { method: 'POST', headers: { 'content-type': type }, body });
+    const example = readFileSync(join(REPO_ROOT, 'events/examples/LinkCreated.json'), 'utf8');
+    const before = put.length;
+
+    let r = await post('{not json');
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { message: string }).message).toMatch(/not JSON/);
+    r = await post(JSON.stringify({ source: 'bank.core', detail: {} }));
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { message: string }).message).toMatch(/detail-type/);
+    r = await post(JSON.stringify({ source: 'evil.partner', 'detail-type': 'LinkCreated', detail: {} }));
+    expect(((await r.json()) as { message: string }).message).toMatch(/source must be "bank.core"/);
+    r = await post(JSON.stringify({ source: 'bank.core', 'detail-type': 'LinkCreated', detail: [1] }));
+    expect(r.status).toBe(400);
+    r = await post(JSON.stringify([JSON.parse(example), { source: 'bank.core' }]));
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { message: string }).message).toMatch(/^event 1: /);
+    r = await post(example, 'text/plain');
+    expect(r.status).toBe(415);
+    expect(put.length).toBe(before);
+
+    r = await post(example);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ FailedEntryCount: 0, Entries: [{ EventId: 'id-0', routes: ['CoreEventsToAlert'] }] });
+    expect(put.at(-1)![0]).toMatchObject({ source: 'bank.core', 'detail-type': 'LinkCreated', detail: { eventId: 'evt-link-20201001-0001' } });
+    r = await post(JSON.stringify([JSON.parse(example), JSON.parse(example)]));
+    expect(put.at(-1)!.length).toBe(2);
+  });
+
+  it('serves local pages and the home page links them; unknown paths are 404', async () => {
+    expect(await (await fetch(`${server.url}/extra`)).text()).toBe('extra');
+    const home = await (await fetch(`${server.url}/`)).text();
+    expect(home).toContain('href="/extra"');
+    expect(home).toContain('/v1/authorize');
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+    // A path that exists with another method is 404 too, as in API Gateway.
+    expect((await fetch(`${server.url}/v1/authorize`, { headers: { 'x-api-key': API_KEY } })).status).toBe(404);
+  });
+});
+
+describe('local event bus: SQS event source semantics', () => {
+  const route: Route = { name: 'TestQueue', source: 'bank.core', detailTypes: ['LinkCreated', 'Other'], target: 'alert', via: 'sqs', maxReceiveCount: 3 };
+  const event = (n: number): PutEnvelope => ({ source: 'bank.core', 'detail-type': 'LinkCreated', detail: { n } });
+  const nOf = (body: string) => (JSON.parse(body) as { detail: { n: number } }).detail.n;
+
+  function harness(handler: (e: SQSEvent) => Promise<unknown>) {
+    const batches: SQSEvent[] = [];
+    const bus = createEventBus({
+      routes: [route],
+      available: () => true,
+      visibilityTimeoutMs: 20,
+      invoke: async (_name, e) => {
+        const copy = JSON.parse(JSON.stringify(e)) as SQSEvent;
+        batches.push(copy);
+        return handler(copy);
+      },
+    });
+    return { bus, batches };
+  }
+
+  it('delivers events as SQS records in batches of at most 10, with the EventBridge envelope as body', async () => {
+    const { bus, batches } = harness(async () => ({ batchItemFailures: [] }));
+    const results = bus.put(Array.from({ length: 25 }, (_, i) => event(i)));
+    expect(results.every((r) => r.routes.join() === 'TestQueue')).toBe(true);
+    expect(await bus.drain(5000)).toBe(true);
+    expect(batches.map((b) => b.Records.length).sort((a, b) => b - a)).toEqual([10, 10, 5]);
+    const rec = batches[0]!.Records[0]!;
+    expect(rec).toMatchObject({ eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:ap-northeast-1:000000000000:TestQueue', attributes: { ApproximateReceiveCount: '1' } });
+    expect(rec.receiptHandle).toBeTruthy();
+    const envelope = JSON.parse(rec.body) as Record<string, unknown>;
+    expect(envelope).toMatchObject({ version: '0', source: 'bank.core', 'detail-type': 'LinkCreated', account: '000000000000', region: 'ap-northeast-1' });
+    expect(envelope.id).toBe(results[nOf(rec.body)]!.eventId);
+    expect(envelope.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(batches.flatMap((b) => b.Records.map((r) => nOf(r.body))).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(bus.stats()[0]).toMatchObject({ succeeded: 25, pending: 0, dead: 0 });
+    await bus.stop();
+  });
+
+  it('redelivers only the items reported in batchItemFailures, with a growing receive count', async () => {
+    let failsLeft = 2;
+    const { bus, batches } = harness(async (e) => {
+      const bad = e.Records.find((r) => nOf(r.body) === 1);
+      if (bad && failsLeft-- > 0) return { batchItemFailures: [{ itemIdentifier: bad.messageId }] };
+      return {};
+    });
+    bus.put([event(0), event(1), event(2)]);
+    expect(await bus.drain(5000)).toBe(true);
+    const deliveries = batches.flatMap((b) => b.Records.map((r) => [nOf(r.body), Number(r.attributes.ApproximateReceiveCount)]));
+    expect(deliveries.filter(([n]) => n === 0)).toEqual([[0, 1]]);
+    expect(deliveries.filter(([n]) => n === 2)).toEqual([[2, 1]]);
+    expect(deliveries.filter(([n]) => n === 1)).toEqual([[1, 1], [1, 2], [1, 3]]);
+    expect(bus.deadLetters()).toEqual([]);
+    await bus.stop();
+  });
+
+  it('a thrown error or an unknown item id fails the whole batch', async () => {
+    let calls = 0;
+    const { bus, batches } = harness(async () => {
+      calls++;
+      if (calls === 1) throw new Error('crash');
+      if (calls === 2) return { batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }] };
+      return { batchItemFailures: [] };
+    });
+    bus.put([event(0), event(1)]);
+    expect(await bus.drain(5000)).toBe(true);
+    expect(batches.map((b) => b.Records.map((r) => r.attributes.ApproximateReceiveCount).join())).toEqual(['1,1', '2,2', '3,3']);
+    expect(bus.stats()[0]).toMatchObject({ succeeded: 2, failedReceives: 4 });
+    await bus.stop();
+  });
+
+  it('moves a message to the dead letters after maxReceiveCount receives, and stops delivering it', async () => {
+    const { bus, batches } = harness(async (e) => ({
+      batchItemFailures: e.Records.filter((r) => nOf(r.body) === 7).map((r) => ({ itemIdentifier: r.messageId })),
+    }));
+    const [poison] = bus.put([event(7), event(8)]);
+    expect(await bus.drain(5000)).toBe(true);
+    const receives = batches.flatMap((b) => b.Records).filter((r) => nOf(r.body) === 7).length;
+    expect(receives).toBe(3);
+    const dead = bus.deadLetters();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ route: 'TestQueue', target: 'alert', eventId: poison!.eventId, receiveCount: 3, detailType: 'LinkCreated' });
+    expect(dead[0]!.lastError).toMatch(/batchItemFailures/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(batches.flatMap((b) => b.Records).filter((r) => nOf(r.body) === 7).length).toBe(3);
+    await bus.stop();
+  });
+
+  it('routes by the table: unmatched events go nowhere; a missing function leaves messages waiting', async () => {
+    let available = false;
+    const seen: unknown[] = [];
+    const bus = createEventBus({ routes: [route], available: () => available, visibilityTimeoutMs: 20, invoke: async (_n, e) => void seen.push(e) });
+    expect(bus.put([{ source: 'bank.alerting', 'detail-type': 'LinkCreated', detail: {} }])[0]!.routes).toEqual([]);
+    bus.put([event(1)]);
+    expect(await bus.drain(200)).toBe(false);
+    expect(seen).toHaveLength(0);
+    expect(bus.stats()[0]).toMatchObject({ pending: 1, consumer: false });
+    available = true;
+    bus.put([event(2)]);
+    expect(await bus.drain(5000)).toBe(true);
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as SQSEvent).Records).toHaveLength(2);
+    await bus.stop();
+  });
+});
+
+/** Pids of every descendant of `root`, from /proc. */
+function descendants(root: number): { pid: number; cmd: string }[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: { pid: number; cmd: string }[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) {
+      if (pp !== p) continue;
+      let cmd = '';
+      try {
+        cmd = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        // exited meanwhile
+      }
+      out.push({ pid: child, cmd });
+      walk(child);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('npm start, end to end', () => {
+  let child: ChildProcess | undefined;
+  let output = '';
+  afterAll(() => {
+    // Only if the test failed midway: never leave a runtime behind.
+    if (child && child.exitCode === null) {
+      for (const d of descendants(child.pid!)) process.kill(d.pid, 'SIGKILL');
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('is ready within 60 s, delivers the alert for a posted LinkCreated, and Ctrl-C stops every child', async () => {
+    const ports = { LOCAL_API_PORT: await freePort(), LOCAL_DYNAMODB_PORT: await freePort(), LOCAL_SES_PORT: await freePort(), LOCAL_SMS_PORT: await freePort(), LOCAL_EVENTS_PORT: await freePort() };
+    const runtimeFile = join(mkdtempSync(join(tmpdir(), 'local-runtime-')), 'runtime.json');
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), LOCAL_RUNTIME_FILE: runtimeFile };
+    for (const [k, v] of Object.entries(ports)) env[k] = String(v);
+    for (const k of ['TABLE_NAME', 'TOKEN_PEPPER', 'LOCAL_API_KEY', 'AWS_ENDPOINT_URL_DYNAMODB']) delete env[k];
+
+    const t0 = Date.now();
+    child = spawn('npm', ['start'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (output.includes('Local runtime ready')) {
+          clearInterval(timer);
+          resolve();
+        } else if (child!.exitCode !== null || Date.now() - t0 > 60_000) {
+          clearInterval(timer);
+          reject(new Error(`npm start not ready:\n${output}`));
+        }
+      }, 100);
+    });
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const api = `http://localhost:${ports.LOCAL_API_PORT}`;
+    expect(output).toContain(`${api}/`);
+    expect(output).toMatch(/x-api-key: local-/);
+    expect(existsSync(runtimeFile)).toBe(true);
+    expect(output).toContain('Functions       alert');
+
+    const children = descendants(child.pid!);
+    expect(children.some((c) => /DynamoDBLocal\.jar/.test(c.cmd))).toBe(true);
+    expect(children.some((c) => /aws-ses-v2-local/.test(c.cmd))).toBe(true);
+
+    const customer = demoCustomers[0]!;
+    const since = Date.now() - 1000;
+    const r = await fetch(`${api}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(impostorLinksWallet(customer)) });
+    expect(r.status).toBe(200);
+    const link = new RegExp(`${api}/a/[A-Za-z0-9_-]+`);
+    const deadline = Date.now() + 20_000;
+    let email: { to: string[]; text?: string; html?: string } | undefined;
+    let sms: { phoneNumber: string; message: string } | undefined;
+    while ((!email || !sms) && Date.now() < deadline) {
+      const emails = (await (await fetch(`${api}/local/emails.json`)).json()) as { to: string[]; text?: string; html?: string; at: string }[];
+      const texts = (await (await fetch(`${api}/local/sms.json`)).json()) as { phoneNumber: string; message: string; at: string }[];
+      email = emails.find((m) => Date.parse(m.at) >= since && m.to.includes(customer.email) && link.test(`${m.text ?? ''}${m.html ?? ''}`));
+      sms = texts.find((m) => Date.parse(m.at) >= since && m.phoneNumber === customer.phone && link.test(m.message));
+      if (!email || !sms) await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(email, `no alert email arrived:\n${output}`).toBeDefined();
+    expect(sms, `no alert SMS arrived:\n${output}`).toBeDefined();
+
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'hung'>((res) => setTimeout(() => res('hung'), 15_000))]);
+    expect(code).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(children.filter((c) => running(c.pid))).toEqual([]);
+    expect(existsSync(runtimeFile)).toBe(false);
+  }, 120_000);
+});
