@@ -237,7 +237,7 @@ async function overviewPage(main, params) {
     ['Kind', 'Email', 'SMS'],
     [...kinds.entries()].map(([k, v]) => [KIND_LABELS[k] ?? k, String(v.EMAIL ?? 0), String(v.SMS ?? 0)]),
   );
-  body.replaceChildren(tiles, charts, h('h2', {}, 'Alerts sent by kind and channel'), byKind, h('p', { class: 'muted' }, `Buckets of ${m.bucketSeconds / 60} minutes; times in JST.`));
+  body.replaceChildren(tiles, charts, h('h2', {}, 'Alerts sent by kind and channel'), byKind, h('p', { class: 'muted' }, `Each bar is ${m.bucketSeconds >= 3600 ? `${m.bucketSeconds / 3600} hour${m.bucketSeconds === 3600 ? '' : 's'}` : `${m.bucketSeconds / 60} minute${m.bucketSeconds === 60 ? '' : 's'}`}; times in JST.`));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,6 +561,7 @@ let currentOperator;
 
 async function route() {
   clearInterval(campaignTimer);
+  delete document.body.dataset.ready; // set again once this view has its data (tests wait for it)
   const main = document.getElementById('main');
   const [path, query] = (location.hash.replace(/^#/, '') || '/overview').split('?');
   const params = new URLSearchParams(query ?? '');

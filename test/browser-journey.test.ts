@@ -14,6 +14,7 @@ import type { Page } from 'playwright-core';
 import { startLocalRuntime, type LocalRuntime } from '../local/runtime.ts';
 import { demoCustomers, impostorLinksWallet } from '../local/demo-data.ts';
 import { SESSION_COOKIE } from '../local/http-server.ts';
+import { countEvent } from '../src/console-data/metrics.ts';
 import { launchBrowser, screenshot, seriousAxeViolations, trackExternalRequests, fitsViewportWidth, SCREENSHOT_DIR, type Browser } from './support/browser.ts';
 
 let rt: LocalRuntime;
@@ -178,10 +179,31 @@ describe('the operations console', () => {
     await signInAs('op-alice');
     const page = await consolePage('#/overview?range=hour', 'overview');
     expect(await page.locator('svg.chart').count()).toBe(3);
-    expect(Number(await page.locator('[data-metric="revokes"] .n').innerText())).toBeGreaterThanOrEqual(1);
+    // The journey above: one LinkCreated alert by email and by SMS, one revoke.
+    const metric = async (name: string) => Number(await page.locator(`[data-metric="${name}"] .n`).innerText());
+    expect(await metric('alerts-email')).toBeGreaterThanOrEqual(1);
+    expect(await metric('alerts-sms')).toBeGreaterThanOrEqual(1);
+    expect(await metric('revokes')).toBe(1);
     expect(await page.locator('svg.chart rect.bar').count()).toBeGreaterThan(0);
-    await screenshot(page, 'console-overview');
+    await screenshot(page, 'console-overview-hour');
     await expectAccessible(page, 'console overview');
+
+    // A day of earlier traffic (counters written as the publisher writes them), for the day chart.
+    const start = Date.now() - 23 * 3_600_000;
+    for (let i = 0; i < 120; i++) {
+      const at = new Date(start + i * 11 * 60_000);
+      await countEvent('alert', i % 3 ? 'EMAIL' : 'SMS', at, { detail: ['LinkCreated', 'WithdrawalPosted', 'AppActivated', 'ContactChanged'][i % 4] });
+      if (i % 9 === 0) await countEvent('revoke', 'WEB', at);
+      if (i % 14 === 0) await countEvent('freeze', i % 28 ? 'WEB' : 'SMS_REPLY', at);
+      if (i % 11 === 0) await countEvent('hold', 'API', at);
+      if (i % 40 === 7) await countEvent('undelivered', 'ANY', at);
+    }
+    await page.click('button:has-text("Last day")');
+    await page.waitForSelector('button[aria-pressed="true"]:has-text("Last day")');
+    await page.waitForSelector('body[data-ready="overview"] svg.chart');
+    expect(await metric('revokes')).toBe(1 + 14);
+    expect(await page.locator('svg.chart rect.bar').count()).toBeGreaterThan(20);
+    await screenshot(page, 'console-overview');
     await page.click('button:has-text("Last week")');
     await page.waitForSelector('button[aria-pressed="true"]:has-text("Last week")');
     await page.waitForSelector('body[data-ready="overview"] svg.chart');
