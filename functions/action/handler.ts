@@ -22,7 +22,8 @@ const metrics = new Metrics({ serviceName: 'action' });
 export const ports: ActionPagePorts = {
   peppers: async () => (await tokenPeppers()).all,
   findToken,
-  loadSubject: (r) => loadActionSubject({ accountId: r.accountId, customerId: r.customerId, alertId: r.alertId, linkIds: linkIdsOf(r) }),
+  loadSubject: (r, opts) =>
+    loadActionSubject({ accountId: r.accountId, customerId: r.customerId, alertId: r.alertId, linkIds: linkIdsOf(r) }, opts ?? { withAlert: true }),
   async act(action, record, token): Promise<ActOutcome> {
     const ctx: ActionContext = { actor: 'CUSTOMER_WEB', alertId: record.alertId, token };
     try {

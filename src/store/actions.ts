@@ -478,12 +478,17 @@ export interface ActionSubject {
 }
 
 /** Loads, strongly consistent, what the page needs to say what happened and what is still possible. */
-export async function loadActionSubject(grant: { accountId: string; customerId: string; alertId: string; linkIds: string[] }): Promise<ActionSubject> {
+export async function loadActionSubject(
+  grant: { accountId: string; customerId: string; alertId: string; linkIds: string[] },
+  opts: { withAlert: boolean } = { withAlert: true },
+): Promise<ActionSubject> {
   const [account, links, customer, alert] = await Promise.all([
     getAccount(grant.accountId, true),
     Promise.all([...new Set(grant.linkIds)].map((l) => getLink(grant.accountId, l, true))),
     db().send(new GetCommand({ TableName: tableName(), Key: key.customer(grant.customerId), ProjectionExpression: '#l', ExpressionAttributeNames: { '#l': 'locale' } })),
-    db().send(new GetCommand({ TableName: tableName(), Key: key.alert({ accountId: grant.accountId, customerId: grant.customerId }, grant.alertId) })),
+    opts.withAlert
+      ? db().send(new GetCommand({ TableName: tableName(), Key: key.alert({ accountId: grant.accountId, customerId: grant.customerId }, grant.alertId) }))
+      : Promise.resolve({ Item: undefined }),
   ]);
   const locale = customer.Item?.locale;
   return {

@@ -26,7 +26,8 @@ export type ActOutcome = { ok: true; changed: boolean; eventPublished?: boolean 
 export interface ActionPagePorts {
   peppers(): Promise<readonly string[]>;
   findToken(token: string, peppers: readonly string[]): Promise<TokenRecord | undefined>;
-  loadSubject(record: TokenRecord): Promise<Subject>;
+  /** `withAlert`: also the alert record (only the GET page summarises what happened). */
+  loadSubject(record: TokenRecord, opts?: { withAlert: boolean }): Promise<Subject>;
   act(action: TokenAction, record: TokenRecord, token: { tokenHash: string; actionKey: string }): Promise<ActOutcome>;
 }
 
@@ -71,7 +72,7 @@ export async function handleActionPage(req: ActionPageRequest, ports: ActionPage
   if (!record) return fail('INVALID', {}, { outcome: 'UNKNOWN_TOKEN' });
 
   const ids = { accountId: record.accountId, alertId: record.alertId };
-  const subject = await ports.loadSubject(record);
+  const subject = await ports.loadSubject(record, { withAlert: req.method === 'GET' });
   const locale = pickLocale(req.lang, subject.locale, req.acceptLanguage);
   const problem = (p: PageProblem, extra: Partial<Parameters<typeof renderProblemPage>[0]> = {}, log: Partial<ActionPageOutcome> = {}): ActionPageResult => ({
     response: renderProblemPage({ locale, problem: p, now: req.now, ...extra }),
@@ -146,7 +147,7 @@ export async function handleActionPage(req: ActionPageRequest, ports: ActionPage
     case 'ACTION_NOT_AVAILABLE':
     case 'ACCOUNT_FROZEN':
     case 'LINK_REVOKED': {
-      const now = await ports.loadSubject(record);
+      const now = await ports.loadSubject(record, { withAlert: false });
       return problem('NOT_AVAILABLE', { account: now.account, links: now.links, backToPage: true }, { action: key, outcome: outcome.refusal });
     }
     case 'TOKEN_UNUSABLE':
