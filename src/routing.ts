@@ -74,3 +74,18 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
   { method: 'POST', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
 ];
+
+/**
+ * Scheduled invocations (EventBridge schedule rules on the default bus; the function gets an
+ * `aws.events` "Scheduled Event"). The local runtime runs the same schedules.
+ */
+export interface Schedule {
+  readonly name: string;
+  readonly target: FunctionName;
+  readonly everyMinutes: number;
+}
+
+export const schedules: readonly Schedule[] = [
+  // Alerts that reached no channel by their deadline -> AlertUndelivered.
+  { name: 'UndeliveredSweep', target: 'delivery', everyMinutes: 1 },
+];
