@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { routes as defaultRoutes, type FunctionName, type Route } from '../src/routing.ts';
+import { routes as defaultRoutes, routesFor, type FunctionName, type Route } from '../src/routing.ts';
 
 const REGION = 'ap-northeast-1';
 const ACCOUNT = '000000000000';
@@ -186,6 +186,10 @@ export function failedItems(result: unknown, batchIds: readonly string[]): { fai
 
 export function createEventBus(opts: EventBusOptions): LocalEventBus {
   const routeTable = opts.routes ?? defaultRoutes;
+  // The deployed table's own matcher, so local matching is EventBridge's as the stack defines it.
+  const match = opts.routes
+    ? (source: string, detailType: string) => routeTable.filter((r) => r.source === source && r.detailTypes.includes(detailType))
+    : routesFor;
   const batchSize = opts.batchSize ?? 10;
   const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 1000;
   const concurrency = opts.concurrency ?? 2;
@@ -302,7 +306,7 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
       const touched = new Set<Queue>();
       const results = events.map((e) => {
         const envelope = completeEnvelope(e, now);
-        const matched = routeTable.filter((r) => r.source === envelope.source && r.detailTypes.includes(envelope['detail-type']));
+        const matched = match(envelope.source, envelope['detail-type']);
         recent.push({ envelope, routes: matched.map((r) => r.name) });
         if (recent.length > RECENT_LIMIT) recent.shift();
         if (!stopped) {

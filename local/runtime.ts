@@ -11,7 +11,7 @@
  * `localPages(rt: LocalRuntimeContext): LocalPage[]` is loaded, so features add their local pages
  * (reply forms, consoles) without editing this file.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +22,7 @@ import { startLocalHttpServer, htmlPage, jsonResponse, escapeHtml, sessionCookie
 import { createInvoker, loadHandlers, REPO_ROOT, type LambdaHandler, type LoadedHandlers } from './handlers.ts';
 import { demoCustomerEvents } from './demo-data.ts';
 import { freePort } from './free-port.ts';
-import type { FunctionName } from '../src/routing.ts';
+import { schedules as defaultSchedules, type FunctionName, type Schedule } from '../src/routing.ts';
 import { resetRuntimeConfig } from '../src/config.ts';
 import { setAwsClients } from '../src/adapters/clients.ts';
 import { resetTokenPeppers } from '../src/adapters/pepper.ts';
@@ -49,6 +49,8 @@ export interface LocalRuntimeOptions {
   /** Load local/pages/*.ts (default true). */
   discoverPages?: boolean;
   bus?: Pick<EventBusOptions, 'batchSize' | 'visibilityTimeoutMs' | 'concurrency'>;
+  /** Run the schedules of src/routing.ts (default true); tests that want quiet turn them off. */
+  schedules?: boolean | readonly Schedule[];
   /** Lambda timeout for every function (default 30 s). */
   functionTimeoutMs?: number;
   /** One-line notes: dead letters, handler failures, broken pages. Never message bodies. */
@@ -257,6 +259,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     });
     cleanup.push(() => http.close());
 
+    const scheduleList = opts.schedules === false ? [] : opts.schedules === true || opts.schedules === undefined ? defaultSchedules : opts.schedules;
+    const stopSchedules = runSchedules(scheduleList, invoke, (n) => loaded.handlers.has(n), log);
+    cleanup.push(async () => stopSchedules());
+
     let demoDataLoaded = false;
     if (opts.demoData !== false) {
       bus.put(demoCustomerEvents());
@@ -277,6 +283,42 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     await stopAll().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * EventBridge schedule rules: a "Scheduled Event" to the target every N minutes, not retried
+ * (the next run covers it), never overlapping a run still in progress.
+ */
+function runSchedules(
+  list: readonly Schedule[],
+  invoke: (name: FunctionName, event: unknown) => Promise<unknown>,
+  available: (name: FunctionName) => boolean,
+  log: (line: string) => void,
+): () => void {
+  const timers = list.map((s) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running || !available(s.target)) return;
+      running = true;
+      const event = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: '000000000000',
+        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: REGION,
+        resources: [`arn:aws:events:${REGION}:000000000000:rule/${s.name}`],
+        detail: {},
+      };
+      invoke(s.target, event)
+        .catch((e: unknown) => log(`schedule ${s.name} -> ${s.target} failed: ${e instanceof Error ? e.name : 'error'}`))
+        .finally(() => (running = false));
+    }, s.everyMinutes * 60_000);
+    timer.unref();
+    return timer;
+  });
+  return () => timers.forEach((t) => clearInterval(t));
 }
 
 function runtimePages(ctx: LocalRuntimeContext, functions: LocalRuntime['functions']): LocalPage[] {

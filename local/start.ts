@@ -83,7 +83,9 @@ async function main(): Promise<void> {
   if (stopping) return;
 
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ pid: process.pid, urls: rt.urls, apiKey: rt.apiKey }, null, 2), { mode: 0o600 });
+  // Scripts (npm run demo, npm run campaign) act as a handler would: same table, pepper, endpoints.
+  const info = { pid: process.pid, urls: rt.urls, apiKey: rt.apiKey, tableName: rt.dynamo.tableName, tokenPepper: rt.env.TOKEN_PEPPER, env: rt.env };
+  writeFileSync(file, JSON.stringify(info, null, 2), { mode: 0o600 });
 
   const { urls, functions } = rt;
   const notYet = [...functions.missing, ...functions.failed.map((f) => `${f.name} (broken)`)];
