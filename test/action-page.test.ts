@@ -11,6 +11,7 @@ import { listAudit } from '../src/store/audit.ts';
 import { db, tableName } from '../src/store/db.ts';
 import { key } from '../src/store/table.ts';
 import { generateToken } from '../src/domain/tokens.ts';
+import { recordAlert, type AlertRecord } from '../src/store/alerts.ts';
 import { formCheck } from '../src/domain/action-page/flow.ts';
 import {
   formBody,
@@ -126,6 +127,72 @@ describe('GET /a/{token}', () => {
     // An unknown ?lang value is ignored, not reflected.
     const odd = await get(ja.token, { lang: '<script>' });
     expectCleanPage(odd, 'ja');
+  });
+});
+
+describe('GET /a/{token} from the alert record', () => {
+  const alertRecord = (over: Partial<AlertRecord> & Pick<AlertRecord, 'alertId' | 'customerId' | 'content' | 'sourceEventType'>): AlertRecord => ({
+    sourceEventId: `evt-${over.alertId}`,
+    tokenAccountId: over.accountId ?? 'x',
+    actions: [],
+    locale: 'ja',
+    occurredAt: '2026-11-25T09:30:00.000Z',
+    createdAt: '2026-11-25T09:30:01.000Z',
+    deliveries: {},
+    ...over,
+  });
+
+  it('summarises a withdrawal through a link: amount, provider, place, time in JST', async () => {
+    const { accountId, customerId } = await seedAccount({ last4: '9876' });
+    const linkId = await seedLink(accountId, customerId, { providerName: 'PayPay-ish' });
+    const t = await issue(accountId, customerId, [{ kind: 'FREEZE_ACCOUNT' }, { kind: 'REVOKE_LINK', linkId }]);
+    await recordAlert(
+      alertRecord({
+        alertId: t.alertId,
+        accountId,
+        customerId,
+        sourceEventType: 'WithdrawalPosted',
+        content: {
+          kind: 'WITHDRAWAL',
+          occurredAt: '2026-11-25T09:30:00.000Z',
+          accountLast4: '9876',
+          channel: 'EPAY_CHARGE',
+          amount: 12_000,
+          currency: 'JPY',
+          providerName: 'PayPay-ish',
+          counterparty: 'Online shop <b>',
+          origin: { location: 'Osaka', device: 'Android' },
+        },
+      }),
+    );
+    const ja = await get(t.token);
+    expect(ja.statusCode).toBe(200);
+    expect(ja.body).toContain('口座 ...9876 から 12,000円 が出金されました（PayPay-ish）。');
+    expect(ja.body).toContain('2026/11/25 18:30（日本時間）');
+    expect(ja.body).toContain('Osaka');
+    expect(ja.body).toContain('Online shop &lt;b&gt;');
+    expect(ja.body.match(/<form method="post"/g)).toHaveLength(2);
+    const en = await get(t.token, { lang: 'en' });
+    expect(en.body).toContain('¥12,000 was withdrawn from your account ...9876 (PayPay-ish).');
+    expect(en.body).toContain('2026/11/25 18:30 JST');
+  });
+
+  it('summarises a contact change from the alert kept under the customer, offering the freeze only', async () => {
+    const { accountId, customerId } = await seedAccount({ locale: 'en' });
+    const t = await issue(accountId, customerId, [{ kind: 'FREEZE_ACCOUNT' }]);
+    await recordAlert(
+      alertRecord({
+        alertId: t.alertId,
+        customerId,
+        tokenAccountId: accountId,
+        sourceEventType: 'ContactChanged',
+        content: { kind: 'CONTACT_CHANGED', occurredAt: '2026-11-25T09:30:00.000Z', accountLast4: '1234', emailChanged: true, phoneChanged: false, otherAccounts: false },
+      }),
+    );
+    const res = await get(t.token);
+    expect(res.body).toContain('Your contact details (email address or phone number) were changed.');
+    expect(res.body.match(/<form method="post"/g)).toHaveLength(1);
+    expect(formFields(res.body, 'FREEZE_ACCOUNT')).toBeDefined();
   });
 });
 

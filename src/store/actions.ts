@@ -482,14 +482,16 @@ export async function loadActionSubject(
   grant: { accountId: string; customerId: string; alertId: string; linkIds: string[] },
   opts: { withAlert: boolean } = { withAlert: true },
 ): Promise<ActionSubject> {
-  const [account, links, customer, alert] = await Promise.all([
+  // Alerts live under the account, or under the customer when they concern no account (contact changes).
+  const alertAt = (owner: { accountId?: string; customerId: string }) =>
+    db().send(new GetCommand({ TableName: tableName(), Key: key.alert(owner, grant.alertId) })).then((o) => o.Item);
+  const [account, links, customer, alertItems] = await Promise.all([
     getAccount(grant.accountId, true),
     Promise.all([...new Set(grant.linkIds)].map((l) => getLink(grant.accountId, l, true))),
     db().send(new GetCommand({ TableName: tableName(), Key: key.customer(grant.customerId), ProjectionExpression: '#l', ExpressionAttributeNames: { '#l': 'locale' } })),
-    opts.withAlert
-      ? db().send(new GetCommand({ TableName: tableName(), Key: key.alert({ accountId: grant.accountId, customerId: grant.customerId }, grant.alertId) }))
-      : Promise.resolve({ Item: undefined }),
+    opts.withAlert ? Promise.all([alertAt({ accountId: grant.accountId, customerId: grant.customerId }), alertAt({ customerId: grant.customerId })]) : Promise.resolve([]),
   ]);
+  const alert = { Item: alertItems.find((i) => i !== undefined) };
   const locale = customer.Item?.locale;
   return {
     ...(account ? { account } : {}),

@@ -121,6 +121,12 @@ export interface WhatHappened {
   app?: string;
   amount?: number;
   currency?: string;
+  /** Where it came from, when the core knew (device name, place); never an IP address on the page. */
+  device?: string;
+  location?: string;
+  counterparty?: string;
+  /** From the alert, when the account record has no last four digits. */
+  last4?: string;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -141,15 +147,23 @@ const KIND_BY_EVENT: Record<string, EventKind> = {
 export function whatHappened(alert: Record<string, unknown> | undefined, links: readonly LinkRecord[]): WhatHappened {
   const link = links[0];
   if (alert) {
-    const source = obj(alert.source) ?? obj(alert.event) ?? obj(alert.summary) ?? {};
-    const pick = (name: string) => alert[name] ?? source[name];
-    const kind = KIND_BY_EVENT[str(pick('sourceEventType')) ?? str(pick('eventType')) ?? str(pick('detailType')) ?? ''];
+    // The alert function keeps what the message said under `content` (src/domain/messages/content.ts).
+    const content = obj(alert.content) ?? {};
+    const pick = (name: string) => content[name] ?? alert[name];
+    const kind =
+      (str(content.kind) && (Object.values(KIND_BY_EVENT) as string[]).includes(String(content.kind)) ? (content.kind as EventKind) : undefined) ??
+      KIND_BY_EVENT[str(alert.sourceEventType) ?? ''];
     if (kind) {
-      const provider = str(pick('providerName')) ?? str(obj(pick('provider'))?.displayName) ?? link?.providerName;
-      const occurredAt = str(pick('occurredAt')) ?? str(pick('sourceOccurredAt')) ?? str(pick('createdAt'));
+      const provider = str(pick('providerName')) ?? link?.providerName;
+      const occurredAt = str(pick('occurredAt')) ?? str(alert.createdAt);
       const app = str(pick('appName'));
       const amount = num(pick('amount'));
       const currency = str(pick('currency'));
+      const origin = obj(pick('origin')) ?? {};
+      const device = str(pick('deviceName')) ?? str(origin.device);
+      const location = str(origin.location);
+      const counterparty = str(pick('counterparty'));
+      const last4 = str(pick('accountLast4'));
       return {
         kind,
         ...(occurredAt ? { occurredAt } : {}),
@@ -157,6 +171,10 @@ export function whatHappened(alert: Record<string, unknown> | undefined, links: 
         ...(app ? { app } : {}),
         ...(amount !== undefined ? { amount } : {}),
         ...(currency ? { currency } : {}),
+        ...(device ? { device } : {}),
+        ...(location ? { location } : {}),
+        ...(counterparty ? { counterparty } : {}),
+        ...(last4 ? { last4 } : {}),
       };
     }
   }

@@ -21,6 +21,9 @@ export interface Messages {
   when: string;
   provider: string;
   amount: string;
+  counterparty: string;
+  device: string;
+  location: string;
   happened: {
     LINK_CREATED: (provider: string, account: string) => string;
     WITHDRAWAL: (amount: string, account: string, provider: string | undefined) => string;
@@ -58,6 +61,9 @@ const ja: Messages = {
   when: '日時',
   provider: '連携先',
   amount: '金額',
+  counterparty: '相手先',
+  device: '端末',
+  location: '場所',
   happened: {
     LINK_CREATED: (p, a) => `${a} が「${p}」と連携されました。`,
     WITHDRAWAL: (amt, a, p) => `${a} から ${amt} が出金されました${p ? `（${p}）` : ''}。`,
@@ -117,6 +123,9 @@ const en: Messages = {
   when: 'When',
   provider: 'Service',
   amount: 'Amount',
+  counterparty: 'Where',
+  device: 'Device',
+  location: 'Location',
   happened: {
     LINK_CREATED: (p, a) => `${cap(a)} was linked to ${p}.`,
     WITHDRAWAL: (amt, a, p) => `${amt} was withdrawn from ${a}${p ? ` (${p})` : ''}.`,

@@ -94,7 +94,7 @@ ${content}
 const providerOf = (link: LinkRecord | undefined, fallback: string) => link?.providerName ?? fallback;
 
 function summary(m: Messages, locale: Locale, what: WhatHappened, account: AccountRecord | undefined): string {
-  const masked = maskAccount(account?.last4);
+  const masked = maskAccount(account?.last4 ?? what.last4);
   const acct = m.account(masked);
   const provider = what.provider ?? '';
   let sentence: string;
@@ -120,6 +120,9 @@ function summary(m: Messages, locale: Locale, what: WhatHappened, account: Accou
   if (what.kind === 'WITHDRAWAL' && what.amount !== undefined) {
     rows.push(`<dt>${escapeHtml(m.amount)}</dt><dd>${escapeHtml(formatAmount(what.amount, what.currency, locale))}</dd>`);
   }
+  if (what.counterparty) rows.push(`<dt>${escapeHtml(m.counterparty)}</dt><dd>${escapeHtml(what.counterparty)}</dd>`);
+  if (what.device) rows.push(`<dt>${escapeHtml(m.device)}</dt><dd>${escapeHtml(what.device)}</dd>`);
+  if (what.location) rows.push(`<dt>${escapeHtml(m.location)}</dt><dd>${escapeHtml(what.location)}</dd>`);
   return `<section class="card" aria-labelledby="what"><h2 id="what">${escapeHtml(sentence)}</h2>${rows.length ? `<dl>${rows.join('')}</dl>` : ''}</section>`;
 }
 
