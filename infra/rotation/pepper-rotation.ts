@@ -38,6 +38,10 @@ export function rotatedValue(currentSecretString: string, fresh: string = newPep
 
 let client: SecretsManagerClient | undefined;
 const sm = () => (client ??= new SecretsManagerClient({}));
+/** Tests point the function at a local Secrets Manager peer. */
+export function setSecretsManagerClient(next?: SecretsManagerClient): void {
+  client = next;
+}
 
 export async function handler(input: unknown): Promise<void> {
   const event = RotationEvent.parse(input);
