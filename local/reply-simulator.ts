@@ -6,7 +6,6 @@
  * simulate delivered / bounce / blocked outcomes; the tests and the demo use the same builders.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 
 const REGION = 'ap-northeast-1';
@@ -240,69 +239,104 @@ export const simulateSesOutcome = (outcome: SesOutcome, o: Parameters<typeof ses
 export const simulateSmsOutcome = (outcome: SmsOutcome, o: Parameters<typeof smsEvent>[1]) => invoke('delivery', smsEvent(outcome, o));
 
 // ---------------------------------------------------------------------------------------------
-// The pages' form posts: POST /local/reply/sms, /local/reply/email, /local/outcome/email,
-// /local/outcome/sms (form-encoded). The local HTTP server mounts `handleSimulatorRequest`.
+// Local pages: /local/replies lists the messages in the mailbox and the SMS outbox with a reply
+// form and outcome buttons each; the forms post here and go through the real handlers (by the
+// runtime's invoker). local/pages/replies.ts mounts them; the local runtime also sweeps the
+// undelivered deadlines every minute, as the EventBridge schedule does in AWS.
 
-export const SIMULATOR_PATHS = ['/local/reply/sms', '/local/reply/email', '/local/outcome/email', '/local/outcome/sms'] as const;
+type Invoke = (name: 'sms-reply' | 'email-reply' | 'delivery', event: unknown) => Promise<unknown>;
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 64 * 1024) throw new Error('form too large');
-    chunks.push(c as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+export interface SimulatorRuntime {
+  peers: { smsMessages(): { messageId: string; phoneNumber: string; message: string; at: string }[]; emails(): Promise<{ messageId: string; to: string[]; subject: string; at: string; tags?: Record<string, string> }[]> };
 }
 
-const sesOutcomes: readonly string[] = ['Delivery', 'Bounce', 'SoftBounce', 'Complaint', 'Reject', 'DeliveryDelay'];
-const smsOutcomes: readonly string[] = ['TEXT_DELIVERED', 'TEXT_BLOCKED', 'TEXT_INVALID', 'TEXT_UNREACHABLE', 'TEXT_CARRIER_BLOCKED'];
+const sesOutcomeNames: readonly SesOutcome[] = ['Delivery', 'Bounce', 'SoftBounce', 'Complaint', 'Reject', 'DeliveryDelay'];
+const smsOutcomeNames: readonly SmsOutcome[] = ['TEXT_DELIVERED', 'TEXT_BLOCKED', 'TEXT_INVALID', 'TEXT_UNREACHABLE', 'TEXT_CARRIER_BLOCKED'];
 
-/**
- * Handles a simulator form post; returns false when the path is not one of ours. Answers JSON
- * with the handler's result, or redirects back when the form says `back`.
- */
-export async function handleSimulatorRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (!(SIMULATOR_PATHS as readonly string[]).includes(url.pathname)) return false;
-  const answer = (status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify(body));
+/** The event EventBridge Scheduler / a schedule rule hands the delivery function. */
+export function scheduledEvent(at = new Date()) {
+  return { version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: ACCOUNT, time: at.toISOString(), region: REGION, resources: [], detail: {} };
+}
+
+export class SimulatorInputError extends Error {
+  override readonly name = 'SimulatorInputError';
+}
+
+/** Runs one simulator form (already parsed) through the handlers. */
+export async function runSimulatorForm(path: string, f: URLSearchParams, run: Invoke): Promise<unknown> {
+  const need = (n: string) => {
+    const v = f.get(n);
+    if (!v) throw new SimulatorInputError(`missing form field ${n}`);
+    return v;
   };
-  if (req.method !== 'POST') {
-    answer(405, { error: 'POST a form' });
-    return true;
-  }
-  try {
-    const f = await readForm(req);
-    const need = (n: string) => {
-      const v = f.get(n);
-      if (!v) throw new Error(`missing form field ${n}`);
-      return v;
-    };
-    let result: unknown;
-    if (url.pathname === '/local/reply/sms') result = await replyBySms({ from: need('from'), body: f.get('body') ?? '' });
-    else if (url.pathname === '/local/reply/email') {
-      const dmarc = f.get('dmarc');
-      result = await replyByEmail({ from: need('from'), text: f.get('text') ?? '', ...(dmarc === 'FAIL' ? { verdicts: { dmarc: 'FAIL' } } : {}) });
-    } else if (url.pathname === '/local/outcome/email') {
-      const outcome = need('outcome');
-      if (!sesOutcomes.includes(outcome)) throw new Error(`outcome: one of ${sesOutcomes.join(', ')}`);
-      const tags = Object.fromEntries(['alertId', 'channel'].flatMap((k) => (f.get(k) ? [[k, f.get(k)!]] : [])));
-      result = await simulateSesOutcome(outcome as SesOutcome, { messageId: need('messageId'), to: need('to'), tags });
-    } else {
-      const outcome = need('outcome');
-      if (!smsOutcomes.includes(outcome)) throw new Error(`outcome: one of ${smsOutcomes.join(', ')}`);
-      result = await simulateSmsOutcome(outcome as SmsOutcome, { messageId: need('messageId'), to: need('to') });
+  const opt = (n: string) => f.get(n) || undefined;
+  switch (path) {
+    case '/local/reply/sms': {
+      const previous = opt('answers');
+      return run('sms-reply', smsInbound({ from: need('from'), body: f.get('body') ?? '', ...(previous ? { previousPublishedMessageId: previous } : {}) }));
     }
-    const back = f.get('back');
-    if (back && back.startsWith('/')) {
-      res.writeHead(303, { location: back });
-      res.end();
-    } else answer(200, result ?? { ok: true });
-  } catch (e) {
-    answer(400, { error: e instanceof Error ? e.message : 'bad request' });
+    case '/local/reply/email': {
+      const answers = opt('answers');
+      return run(
+        'email-reply',
+        emailInbound({ from: need('from'), text: f.get('text') ?? '', ...(answers ? { answers } : {}), ...(f.get('dmarc') === 'FAIL' ? { verdicts: { dmarc: 'FAIL' } } : {}) }),
+      );
+    }
+    case '/local/outcome/email': {
+      const outcome = need('outcome') as SesOutcome;
+      if (!sesOutcomeNames.includes(outcome)) throw new SimulatorInputError(`outcome: one of ${sesOutcomeNames.join(', ')}`);
+      const tags = Object.fromEntries(['alertId', 'channel', 'recipient'].flatMap((k) => (f.get(k) ? [[k, f.get(k)!]] : [])));
+      return run('delivery', sesEvent(outcome, { messageId: need('messageId'), to: need('to'), tags }));
+    }
+    case '/local/outcome/sms': {
+      const outcome = need('outcome') as SmsOutcome;
+      if (!smsOutcomeNames.includes(outcome)) throw new SimulatorInputError(`outcome: one of ${smsOutcomeNames.join(', ')}`);
+      return run('delivery', smsEvent(outcome, { messageId: need('messageId'), to: need('to') }));
+    }
+    case '/local/delivery/sweep':
+      return run('delivery', scheduledEvent());
+    default:
+      throw new SimulatorInputError(`unknown simulator path ${path}`);
   }
-  return true;
+}
+
+export const SIMULATOR_POSTS = ['/local/reply/sms', '/local/reply/email', '/local/outcome/email', '/local/outcome/sms', '/local/delivery/sweep'] as const;
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const hidden = (fields: Record<string, string | undefined>) =>
+  Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v!)}">`)
+    .join('');
+
+/** The simulator page: every message with its reply form and outcome buttons (newest first). */
+export async function simulatorPageHtml(rt: SimulatorRuntime): Promise<string> {
+  const back = { back: '/local/replies' };
+  const sms = [...rt.peers.smsMessages()].reverse().slice(0, 30);
+  const mails = [...(await rt.peers.emails())].reverse().slice(0, 30);
+  const smsRows = sms
+    .map(
+      (m) => `<tr><td>${esc(m.at)}<br><b>${esc(m.phoneNumber)}</b></td><td><pre>${esc(m.message)}</pre></td><td>
+<form method="post" action="/local/reply/sms">${hidden({ ...back, from: m.phoneNumber, answers: m.messageId })}<input name="body" value="凍結" size="10" aria-label="reply text"> <button>Reply by SMS</button></form>
+<form method="post" action="/local/outcome/sms">${hidden({ ...back, messageId: m.messageId, to: m.phoneNumber })}${smsOutcomeNames
+        .slice(0, 3)
+        .map((o) => `<button name="outcome" value="${o}">${o.replace('TEXT_', '').toLowerCase()}</button>`)
+        .join(' ')}</form></td></tr>`,
+    )
+    .join('');
+  const mailRows = mails
+    .map((m) => {
+      const to = m.to[0] ?? '';
+      const tags = m.tags ?? {};
+      return `<tr><td>${esc(m.at)}<br><b>${esc(to)}</b></td><td>${esc(m.subject)}</td><td>
+<form method="post" action="/local/reply/email">${hidden({ ...back, from: to, answers: m.messageId })}<input name="text" value="FREEZE" size="10" aria-label="reply first line"> <label><input type="checkbox" name="dmarc" value="FAIL"> spoofed (DMARC fail)</label> <button>Reply by email</button></form>
+<form method="post" action="/local/outcome/email">${hidden({ ...back, messageId: m.messageId, to, alertId: tags.alertId, channel: tags.channel, recipient: tags.recipient })}${(['Delivery', 'Bounce', 'Complaint', 'Reject'] as const)
+        .map((o) => `<button name="outcome" value="${o}">${o === 'Bounce' ? 'hard bounce' : o.toLowerCase()}</button>`)
+        .join(' ')}</form></td></tr>`;
+    })
+    .join('');
+  return `<p>Reply to a message or simulate what the provider reports. Each form builds the notification AWS would send (SNS-wrapped two-way SMS, SES receipt with SPF/DKIM/DMARC verdicts, SES and SMS delivery events) and hands it to the real handler. Reply keywords and statuses: docs/replies.md.</p>
+<form method="post" action="/local/delivery/sweep">${hidden(back)}<button>Run the undelivered sweep now</button></form>
+<h2>SMS outbox</h2><table><tr><th>Sent</th><th>Message</th><th>Reply / outcome</th></tr>${smsRows || '<tr><td colspan="3">none yet</td></tr>'}</table>
+<h2>Mailbox</h2><table><tr><th>Sent</th><th>Subject</th><th>Reply / outcome</th></tr>${mailRows || '<tr><td colspan="3">none yet</td></tr>'}</table>`;
 }

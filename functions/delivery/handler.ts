@@ -55,6 +55,7 @@ async function alertSentBatch(event: { Records: SQSRecord[] }, context: Context)
     event,
     async (record: SQSRecord) => {
       const r = await handleAlertSent(record.body, ports, cfg);
+      metrics.addMetric('AlertSentIndexed', MetricUnit.Count, r.ok ? 1 : 0);
       // A malformed AlertSent is our own bug: logged and counted, never retried forever.
       if (!r.ok) {
         logger.error('AlertSent rejected', { reason: r.reason, messageId: record.messageId });
