@@ -23,7 +23,26 @@ import type { DeliveryLookup, EmailSender, SendOutcome, SmsSender } from './send
 import * as store from './store.ts';
 import { hashToken } from '../domain/tokens.ts';
 
+/** The storage the engine needs: DynamoDB (store.ts) everywhere but the pacing benchmark's in-memory ledger. */
+export type CampaignStorePort = Pick<
+  typeof store,
+  | 'getCampaign'
+  | 'listShards'
+  | 'commitShard'
+  | 'acquireLease'
+  | 'releaseLease'
+  | 'readAudiencePage'
+  | 'resolveRecipients'
+  | 'claimRecipients'
+  | 'reattempt'
+  | 'recordOutcomes'
+  | 'countAudience'
+  | 'setCampaignFields'
+  | 'transitionCampaign'
+>;
+
 export interface EngineDeps {
+  store?: CampaignStorePort;
   email?: EmailSender;
   sms?: SmsSender;
   lookup?: DeliveryLookup;
@@ -60,6 +79,7 @@ class Control {
   private lastRenew = Date.now();
 
   constructor(
+    private readonly st: CampaignStorePort,
     private readonly campaign: Campaign,
     private readonly workerId: string,
     private readonly deadline: number,
@@ -93,14 +113,14 @@ class Control {
       try {
         if (Date.now() >= this.deadline) return this.stop('DEADLINE');
         if (msUntilWindowOpens(this.campaign.window, new Date()) > 0) return this.stop('WINDOW');
-        const c = await store.getCampaign(this.campaign.campaignId);
+        const c = await this.st.getCampaign(this.campaign.campaignId);
         if (!c || c.state === 'CANCELLED') return this.stop('CANCELLED');
         if (c.state === 'PAUSED') return this.stop('PAUSED');
         if (c.state !== 'RUNNING') return this.stop('STOPPED');
         if (Date.now() - this.lastRenew >= (this.leaseSeconds * 1000) / 3) {
           this.lastRenew = Date.now();
           for (const ch of this.leases) {
-            if (!(await store.acquireLease(this.campaign.campaignId, ch, this.workerId, this.leaseSeconds))) return this.stop('LOST');
+            if (!(await this.st.acquireLease(this.campaign.campaignId, ch, this.workerId, this.leaseSeconds))) return this.stop('LOST');
           }
         }
       } catch {
@@ -202,6 +222,7 @@ const terminalCounter: Record<LedgerStatus, keyof Counters | undefined> = {
 class Lane {
   private readonly bucket: TokenBucket;
   private readonly sem: Semaphore;
+  private readonly st: CampaignStorePort;
 
   constructor(
     private readonly c: Campaign,
@@ -213,13 +234,14 @@ class Lane {
   ) {
     this.bucket = new TokenBucket(c.rates[channel]!);
     this.sem = new Semaphore(deps.concurrency);
+    this.st = deps.store ?? store;
   }
 
   async run(): Promise<'DONE' | 'STOPPED'> {
-    const shards = (await store.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
+    const shards = (await this.st.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
     await Promise.all(shards.map((s) => this.runShard(s)));
     if (this.ctl.stopped) return 'STOPPED';
-    const left = (await store.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
+    const left = (await this.st.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
     return left.length === 0 ? 'DONE' : 'STOPPED';
   }
 
@@ -249,7 +271,7 @@ class Lane {
           }
           if (queue.length > 0 && queue[0]!.finished && !queue[0]!.ok) broken = true;
           if (!last) return;
-          const ok = await store.commitShard(this.c.campaignId, s, version, { cursor: last.next, done: last.next === undefined, add: sum });
+          const ok = await this.st.commitShard(this.c.campaignId, s, version, { cursor: last.next, done: last.next === undefined, add: sum });
           if (!ok) return this.ctl.stop('LOST');
           version++;
         })
@@ -260,7 +282,7 @@ class Lane {
       if (!(await this.sem.acquire(this.ctl.signal))) break;
       let page: store.AudiencePage;
       try {
-        page = await store.readAudiencePage(this.c, s.segment, cursor, this.deps.batchSize);
+        page = await this.st.readAudiencePage(this.c, s.segment, cursor, this.deps.batchSize);
       } catch (e) {
         this.sem.release();
         this.ctl.stop('ERROR', e);
@@ -296,7 +318,7 @@ class Lane {
     const seen = new Set<string>();
     const uniq = entries.filter((e) => (seen.has(e.accountId) ? false : (seen.add(e.accountId), true)));
     if (uniq.length === 0) return { ok: true, counts };
-    const resolved = await store.resolveRecipients(uniq);
+    const resolved = await this.st.resolveRecipients(uniq);
     const plans = resolved.map((r) => planRecipient(r, this.c, this.channel, this.template));
 
     const sendable = plans.filter((p) => p.kind === 'send').length;
@@ -319,7 +341,7 @@ class Lane {
         token: { hash: tokens[i]!.hash, grant: this.grant(p.view), ttlDays: this.deps.tokenTtlDays },
       };
     });
-    const results = await store.claimRecipients(claims);
+    const results = await this.st.claimRecipients(claims);
 
     const toSend: Pending[] = [];
     const settle: store.Outcome[] = [];
@@ -346,7 +368,7 @@ class Lane {
       else toSend.push(recovered.pending);
     }
     if (settle.length) {
-      await store.recordOutcomes(settle);
+      await this.st.recordOutcomes(settle);
       for (const o of settle) counts[terminalCounter[o.status]!]++;
     }
     if (toSend.length === 0) return { ok: true, counts };
@@ -377,7 +399,7 @@ class Lane {
       return { kind: 'outcome', outcome: { ...id, status: plan.status, reason: plan.reason } };
     }
     const t = store.newToken(this.deps.pepper);
-    const ok = await store.reattempt(existing, attempt, { hash: t.hash, grant: this.grant(plan.view), ttlDays: this.deps.tokenTtlDays });
+    const ok = await this.st.reattempt(existing, attempt, { hash: t.hash, grant: this.grant(plan.view), ttlDays: this.deps.tokenTtlDays });
     if (!ok) throw new Error(`ledger entry changed under a held lease (campaign ${this.c.campaignId})`);
     this.deps.log?.('campaign recipient re-attempted after restart', { campaignId: this.c.campaignId, accountId: existing.accountId });
     return { kind: 'send', pending: { accountId: existing.accountId, contact: plan.contact, view: plan.view, token: t.token, attempt } };
@@ -455,7 +477,7 @@ class Lane {
       }
       pending = retry;
     }
-    await store.recordOutcomes(outcomes);
+    await this.st.recordOutcomes(outcomes);
     for (const o of outcomes) {
       const c = terminalCounter[o.status];
       if (c) counts[c]++;
@@ -475,7 +497,8 @@ export async function runCampaignWorker(
   opts: { workerId?: string; deadline?: number; signal?: AbortSignal } = {},
 ): Promise<WorkerResult> {
   const workerId = opts.workerId ?? `w-${randomUUID().slice(0, 8)}`;
-  const c = await store.getCampaign(campaignId);
+  const st = deps.store ?? store;
+  const c = await st.getCampaign(campaignId);
   if (!c) throw new CampaignError('NOT_FOUND', `no campaign ${campaignId}`);
   if (c.state !== 'RUNNING') return { outcome: 'NOT_RUNNING', state: c.state };
   const wait = msUntilWindowOpens(c.window, new Date());
@@ -486,34 +509,34 @@ export async function runCampaignWorker(
 
   const held: Channel[] = [];
   for (const ch of channelsUsed) {
-    if (await store.acquireLease(campaignId, ch, workerId, deps.leaseSeconds)) held.push(ch);
+    if (await st.acquireLease(campaignId, ch, workerId, deps.leaseSeconds)) held.push(ch);
   }
-  const ctl = new Control(c, workerId, opts.deadline ?? Number.POSITIVE_INFINITY, deps.leaseSeconds, opts.signal);
+  const ctl = new Control(st, c, workerId, opts.deadline ?? Number.POSITIVE_INFINITY, deps.leaseSeconds, opts.signal);
   try {
     if (held.length === 0) return { outcome: 'BUSY', state: c.state, waitMs: deps.leaseSeconds * 1000 };
     for (const ch of held) ctl.hold(ch);
     if (held.includes('email')) await deps.email?.ensureTemplates(template);
     if (c.audienceEstimate === undefined) {
-      void store
+      void st
         .countAudience(c)
-        .then((n) => store.setCampaignFields(campaignId, { audienceEstimate: n }))
+        .then((n) => st.setCampaignFields(campaignId, { audienceEstimate: n }))
         .catch(() => undefined);
     }
     ctl.start();
     const lanes = await Promise.all(held.map((ch) => new Lane(c, ch, template, ctl, deps, workerId).run()));
     if (ctl.reason === 'ERROR') throw ctl.error;
     if (lanes.every((l) => l === 'DONE') && held.length === channelsUsed.length) {
-      const allDone = (await store.listShards(campaignId)).every((s) => s.done);
+      const allDone = (await st.listShards(campaignId)).every((s) => s.done);
       if (allDone) {
         try {
-          const done = await store.transitionCampaign(campaignId, ['RUNNING'], 'COMPLETED', { finishedAt: new Date().toISOString() });
+          const done = await st.transitionCampaign(campaignId, ['RUNNING'], 'COMPLETED', { finishedAt: new Date().toISOString() });
           return { outcome: 'COMPLETED', state: done.state };
         } catch (e) {
           if (!(e instanceof CampaignError)) throw e;
         }
       }
     }
-    const now = await store.getCampaign(campaignId);
+    const now = await st.getCampaign(campaignId);
     const reason = ctl.reason;
     if (reason === 'WINDOW') return { outcome: 'WINDOW', state: now?.state ?? c.state, waitMs: msUntilWindowOpens(c.window, new Date()) };
     if (reason === 'PAUSED' || reason === 'CANCELLED' || reason === 'DEADLINE' || reason === 'LOST') return { outcome: reason, state: now?.state ?? c.state };
@@ -522,6 +545,6 @@ export async function runCampaignWorker(
     return { outcome: now?.state === 'RUNNING' ? 'DEADLINE' : 'NOT_RUNNING', state: now?.state ?? c.state };
   } finally {
     ctl.close();
-    await Promise.all(held.map((ch) => store.releaseLease(campaignId, ch, workerId).catch(() => undefined)));
+    await Promise.all(held.map((ch) => st.releaseLease(campaignId, ch, workerId).catch(() => undefined)));
   }
 }

@@ -422,12 +422,12 @@ export interface ResolvedRecipient {
   links: LinkRecord[];
 }
 
-async function batchGet(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+async function batchGet(keys: { pk: string; sk: string }[], consistent = false): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   for (let i = 0; i < keys.length; i += 100) {
     let pending: Record<string, unknown>[] = keys.slice(i, i + 100);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      const out = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending } } }));
+      const out = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: consistent } } }));
       items.push(...(out.Responses?.[tableName()] ?? []));
       pending = out.UnprocessedKeys?.[tableName()]?.Keys ?? [];
       if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
@@ -532,7 +532,7 @@ export async function claimRecipients(claims: readonly Claim[], now = new Date()
     const owner: number[] = [];
     for (const { c, i } of pending) {
       items.push({
-        Put: { TableName: tableName(), Item: ledgerItem(c.entry), ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
+        Put: { TableName: tableName(), Item: ledgerItem(c.entry), ConditionExpression: 'attribute_not_exists(pk)' },
       });
       owner.push(i);
       if (c.token) {
@@ -545,24 +545,24 @@ export async function claimRecipients(claims: readonly Claim[], now = new Date()
       for (const { i } of pending) results[i] = { claimed: true };
       pending = [];
     } catch (e) {
-      const reasons = (e as { name?: string; CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] }).CancellationReasons;
+      const reasons = (e as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
       if ((e as { name?: string }).name !== 'TransactionCanceledException' || !reasons || round > 5) throw e;
       const conflicted = new Set<number>();
-      const needRead: number[] = [];
       reasons.forEach((r, n) => {
         const i = owner[n]!;
-        if (r.Code !== 'ConditionalCheckFailed' || i < 0) return;
-        conflicted.add(i);
-        if (r.Item) results[i] = { claimed: false, existing: strip<LedgerEntry>(r.Item) };
-        else needRead.push(i);
+        if (r.Code === 'ConditionalCheckFailed' && i >= 0) conflicted.add(i);
       });
       const retryable = reasons.some((r) => r.Code && r.Code !== 'None' && r.Code !== 'ConditionalCheckFailed');
       if (conflicted.size === 0 && !retryable) throw e;
-      for (const i of needRead) {
-        const ent = claims[i]!.entry;
-        const got = await db().send(new GetCommand({ TableName: tableName(), Key: ckey.ledger(ent.campaignId, ent.channel, ent.accountId), ConsistentRead: true }));
-        if (!got.Item) conflicted.delete(i);
-        else results[i] = { claimed: false, existing: strip<LedgerEntry>(got.Item) };
+      // What is there (read back: the items in CancellationReasons come unconverted from the wire).
+      const keys = [...conflicted].map((i) => ckey.ledger(claims[i]!.entry.campaignId, claims[i]!.entry.channel, claims[i]!.entry.accountId));
+      const found = new Map<string, LedgerEntry>();
+      for (const item of await batchGet(keys, true)) found.set(`${String(item.pk)}|${String(item.sk)}`, strip<LedgerEntry>(item));
+      for (const i of conflicted) {
+        const k = ckey.ledger(claims[i]!.entry.campaignId, claims[i]!.entry.channel, claims[i]!.entry.accountId);
+        const existing = found.get(`${k.pk}|${k.sk}`);
+        if (existing) results[i] = { claimed: false, existing };
+        else conflicted.delete(i);
       }
       pending = pending.filter(({ i }) => !conflicted.has(i));
       if (retryable) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
