@@ -198,6 +198,7 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
   const dead: DeadLetter[] = [];
   const recent: { envelope: DeliveredEnvelope; routes: string[] }[] = [];
   const waiters = new Set<() => void>();
+  const deliveries = new Set<Promise<void>>();
   let stopped = false;
 
   function idle(): boolean {
@@ -236,11 +237,13 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
         return;
       }
       q.inFlight++;
-      void deliver(q, batch).finally(() => {
+      const d = deliver(q, batch).finally(() => {
+        deliveries.delete(d);
         q.inFlight--;
         pump(q);
         notifyIfIdle();
       });
+      deliveries.add(d);
     }
   }
 
@@ -359,6 +362,7 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
         waiters.add(done);
       });
     },
+    /** Stops delivering; waits (up to 5 s) for batches in flight, so handlers finish before their peers stop. */
     async stop() {
       stopped = true;
       for (const q of queues.values()) {
@@ -367,6 +371,9 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
       }
       for (const w of waiters) w();
       waiters.clear();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...deliveries]), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
     },
   };
 }

@@ -15,6 +15,9 @@ import { REPO_ROOT } from '../local/handlers.ts';
 import { freePort } from '../local/free-port.ts';
 import type { FunctionName, Route } from '../src/routing.ts';
 import { impostorLinksWallet, demoCustomers } from '../local/demo-data.ts';
+import { startLocalRuntime, type LocalRuntime } from '../local/runtime.ts';
+import { publishEvents } from '../src/adapters/publisher.ts';
+import type { LambdaHandler } from '../local/handlers.ts';
 
 type ApiEvent = APIGatewayProxyEventV2 & { requestContext: { authorizer?: Record<string, unknown> } };
 
@@ -308,6 +311,80 @@ describe('local event bus: SQS event source semantics', () => {
     expect(seen).toHaveLength(1);
     expect((seen[0] as SQSEvent).Records).toHaveLength(2);
     await bus.stop();
+  });
+});
+
+describe('startLocalRuntime: composition (fake handlers, real DynamoDB Local and peers)', () => {
+  let rt: LocalRuntime;
+  const seenEnv: Record<string, string | undefined>[] = [];
+  const alertBodies: { detailType: string; eventId: string; receive: string }[] = [];
+  const deliveryBodies: unknown[] = [];
+  const tableBefore = process.env.TABLE_NAME;
+
+  beforeAll(async () => {
+    const alert: LambdaHandler = async (event: SQSEvent) => {
+      seenEnv.push({ TABLE_NAME: process.env.TABLE_NAME, ACTION_BASE_URL: process.env.ACTION_BASE_URL, SES: process.env.AWS_ENDPOINT_URL_SESV2 });
+      const failures: { itemIdentifier: string }[] = [];
+      for (const r of event.Records) {
+        const env = JSON.parse(r.body) as { 'detail-type': string; detail: { eventId: string; customerId?: string } };
+        alertBodies.push({ detailType: env['detail-type'], eventId: env.detail.eventId, receive: r.attributes.ApproximateReceiveCount });
+        if (env.detail.eventId === 'poison') failures.push({ itemIdentifier: r.messageId });
+        if (env['detail-type'] === 'LinkCreated' && env.detail.eventId !== 'poison') {
+          // Published through the real SDK client to the local EventBridge, then routed by the table.
+          await publishEvents([
+            {
+              detailType: 'AlertSent',
+              detail: { alertId: `al-${env.detail.eventId}`, sourceEventId: env.detail.eventId, sourceEventType: 'LinkCreated', customerId: 'cust-0001', channel: 'EMAIL', messageId: 'm-1', sentAt: new Date().toISOString() },
+            },
+          ]);
+        }
+      }
+      return { batchItemFailures: failures };
+    };
+    const delivery: LambdaHandler = async (event: SQSEvent) => {
+      for (const r of event.Records) deliveryBodies.push(JSON.parse(r.body));
+      return { batchItemFailures: [] };
+    };
+    rt = await startLocalRuntime({ handlers: { alert, delivery }, bus: { visibilityTimeoutMs: 20 }, schedules: false, discoverPages: false });
+  });
+  afterAll(async () => {
+    await rt?.stop();
+  });
+
+  it('loads the demo customers through the bus before it returns, with the handler environment set', () => {
+    expect(rt.demoDataLoaded).toBe(true);
+    expect(alertBodies.filter((b) => b.detailType === 'CustomerProfileUpserted').map((b) => b.eventId).sort()).toEqual(['evt-profile-0001', 'evt-profile-0002']);
+    expect(seenEnv[0]).toEqual({ TABLE_NAME: 'alerting-local', ACTION_BASE_URL: `${rt.urls.api}/a/`, SES: rt.peers.env.AWS_ENDPOINT_URL_SESV2 });
+    expect(rt.env.TOKEN_PEPPER!.length).toBeGreaterThanOrEqual(32);
+    expect(rt.functions.loaded).toEqual(expect.arrayContaining(['alert', 'delivery']));
+  });
+
+  it('routes events the handlers publish by the same table (AlertSent -> delivery)', async () => {
+    const r = await fetch(rt.urls.events, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(impostorLinksWallet(demoCustomers[0]!, 'pub')) });
+    expect(r.status).toBe(200);
+    expect(await rt.bus.drain(10_000)).toBe(true);
+    expect(deliveryBodies).toEqual([expect.objectContaining({ source: 'bank.alerting', 'detail-type': 'AlertSent', detail: expect.objectContaining({ sourceEventId: 'evt-link-20201001-0001-pub' }) })]);
+    const published = (await (await fetch(`${rt.urls.api}/published-events.json`)).json()) as { detailType: string }[];
+    expect(published.map((p) => p.detailType)).toEqual(['AlertSent']);
+  });
+
+  it('shows a poison message on the dead-letter page after maxReceiveCount receives', async () => {
+    rt.publish([{ source: 'bank.core', 'detail-type': 'LinkCreated', detail: { eventId: 'poison' } }]);
+    expect(await rt.bus.drain(10_000)).toBe(true);
+    expect(alertBodies.filter((b) => b.eventId === 'poison').map((b) => b.receive)).toEqual(['1', '2', '3', '4', '5']);
+    const dead = (await (await fetch(`${rt.urls.api}/dead-letters.json`)).json()) as { eventId: string; receiveCount: number; body: string }[];
+    expect(dead).toEqual([expect.objectContaining({ receiveCount: 5, route: 'CoreEventsToAlert' })]);
+    // Kept whole, as a DLQ keeps it for a redrive.
+    expect(JSON.parse(dead[0]!.body)).toMatchObject({ detail: { eventId: 'poison' } });
+    const page = await (await fetch(rt.urls.deadLetters)).text();
+    expect(page).toContain(dead[0]!.eventId);
+    expect(page).toContain('reported in batchItemFailures');
+  });
+
+  it('stop() restores the environment it changed', async () => {
+    await rt.stop();
+    expect(process.env.TABLE_NAME).toBe(tableBefore);
+    expect(process.env.ACTION_BASE_URL).toBeUndefined();
   });
 });
 
