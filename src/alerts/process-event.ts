@@ -146,9 +146,11 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
     link = l;
   }
 
+  // The link record and the alert do not depend on each other: write it while the alert goes out.
+  let linkWrite: Promise<unknown> = Promise.resolve(undefined);
   if (event.detailType === 'LinkCreated') {
     const d = event.detail;
-    await createLink(
+    linkWrite = createLink(
       {
         accountId: d.accountId,
         linkId: d.linkId,
@@ -160,12 +162,20 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
         holdUntil: new Date(Date.parse(d.occurredAt) + cfg.HOLD_WINDOW_HOURS * 3_600_000).toISOString(),
       },
       now,
+    ).then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('createLink failed'),
     );
   }
 
   const decision = decideAlert(event, { customer, account, ...(link ? { link } : {}), now });
-  if (!decision.alert) return { status: 'NO_ALERT', eventId, detailType: event.detailType, reason: decision.reason };
-  const deliveries = await deliver(decision.plan, customer, now);
+  if (!decision.alert) {
+    const linkError = await linkWrite;
+    if (linkError) throw linkError;
+    return { status: 'NO_ALERT', eventId, detailType: event.detailType, reason: decision.reason };
+  }
+  const [deliveries, linkError] = await Promise.all([deliver(decision.plan, customer, now), linkWrite]);
+  if (linkError) throw linkError;
   const outcome: EventOutcome = { status: 'ALERTED', eventId, detailType: event.detailType, alertId: decision.plan.alertId, deliveries };
   if (deliveries.some((d) => retryKinds.has(d.result))) throw new AlertRetryError(decision.plan.alertId, eventId, deliveries);
   return outcome;

@@ -4,17 +4,33 @@ import { isGsm7 } from './sms-segments.ts';
 
 const TZ = 'Asia/Tokyo';
 
+// Intl formatters are costly to build and safe to share: one per process (per currency).
+const jst = new Intl.DateTimeFormat('en-GB', {
+  timeZone: TZ,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
 function parts(iso: string): Record<string, string> {
-  const f = new Intl.DateTimeFormat('en-GB', {
-    timeZone: TZ,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  return Object.fromEntries(f.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return Object.fromEntries(jst.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+}
+
+const currencyFormats = new Map<string, Intl.NumberFormat | null>();
+function currencyFormat(currency: string): Intl.NumberFormat | null {
+  let f = currencyFormats.get(currency);
+  if (f === undefined) {
+    try {
+      f = new Intl.NumberFormat('en-US', { style: 'currency', currency, currencyDisplay: 'narrowSymbol' });
+    } catch {
+      f = null;
+    }
+    if (currencyFormats.size < 500) currencyFormats.set(currency, f);
+  }
+  return f;
 }
 
 /** 11/25 15:28 (JST), for SMS. */
@@ -32,11 +48,7 @@ export function longTime(iso: string, locale: Locale): string {
 }
 
 function fractionDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
+  return currencyFormat(currency)?.resolvedOptions().maximumFractionDigits ?? 2;
 }
 
 /** Minor units -> 12,345円 / ¥12,345 / $12.34; a symbol GSM-7 lacks becomes the ISO code. */
@@ -45,12 +57,7 @@ export function formatAmount(minor: number, currency: string, locale: Locale): s
   const value = minor / 10 ** digits;
   const number = value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   if (locale === 'ja') return currency === 'JPY' ? `${number}円` : `${number} ${currency}`;
-  let symbolic: string;
-  try {
-    symbolic = new Intl.NumberFormat('en-US', { style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).format(value);
-  } catch {
-    symbolic = '';
-  }
+  const symbolic = currencyFormat(currency)?.format(value) ?? '';
   return symbolic && isGsm7(symbolic) ? symbolic : `${currency} ${number}`;
 }
 
