@@ -20,7 +20,6 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { httpRoutes as defaultHttpRoutes, type FunctionName, type HttpRoute } from '../src/routing.ts';
 import type { Foundation } from './foundation.ts';
@@ -168,17 +167,6 @@ export class ActionsApi extends Construct {
     }
 
     // CloudFront in front of the HTTP API: the WAF can attach to CloudFront, not to an HTTP API.
-    const logBucket = new s3.Bucket(this, 'CdnLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      // CloudFront standard logs are delivered with an ACL.
-      objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
-      lifecycleRules: [{ expiration: Duration.days(cfg.logRetentionDays) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    acknowledge(logBucket, 'AwsSolutions-S1', 'This bucket receives the CloudFront access logs; logging it into itself would loop.');
-
     const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Action pages: no framing, no referrer (the URL holds the token), HSTS',
       securityHeadersBehavior: {
@@ -208,8 +196,8 @@ export class ActionsApi extends Construct {
         responseHeadersPolicy: securityHeaders,
       },
       webAclId: props.webAclArn,
-      enableLogging: true,
-      logBucket,
+      // No standard logs: they would store every action URL, i.e. live tokens (see below).
+      enableLogging: false,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_200,
       ...(custom
@@ -220,6 +208,11 @@ export class ActionsApi extends Construct {
           }
         : {}),
     });
+    acknowledge(
+      this.distribution,
+      'AwsSolutions-CFR3',
+      'CloudFront standard logs would record every action URL, i.e. live single-use tokens; traffic is recorded instead by the WAF logs (URI path redacted) and the API access logs (route key, never the path).',
+    );
     acknowledge(
       this.distribution,
       'AwsSolutions-CFR1',

@@ -3,9 +3,11 @@
  * has its own small stack; the main stack references its ARN (CDK cross-region reference).
  *
  * Rules, in order: AWS IP reputation list; a rate-based rule on /a/* per client IP (token guessing
- * and scraping of action pages); AWS common rule set; known bad inputs.
+ * and scraping of action pages); AWS common rule set; known bad inputs. Logged to CloudWatch Logs
+ * with the URI path redacted.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { DeployConfig } from './config.ts';
@@ -67,6 +69,20 @@ export class EdgeStack extends Stack {
         managed(3, 'AWSManagedRulesKnownBadInputsRuleSet'),
       ],
     });
+
+    // WAF logs for forensics, with the URI path redacted: it holds action tokens.
+    const logGroupName = `aws-waf-logs-${cfg.namePrefix}`;
+    const wafLogs = new logs.LogGroup(this, 'WafLogs', {
+      logGroupName,
+      retention: cfg.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const logging = new wafv2.CfnLoggingConfiguration(this, 'WafLogging', {
+      resourceArn: this.webAcl.attrArn,
+      logDestinationConfigs: [this.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      redactedFields: [{ uriPath: {} }],
+    });
+    logging.node.addDependency(wafLogs);
     new CfnOutput(this, 'WebAclArn', { value: this.webAcl.attrArn });
   }
 }

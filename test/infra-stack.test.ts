@@ -313,11 +313,11 @@ describe('actions and authorisation API', () => {
     });
   });
 
-  it('CloudFront fronts the API with the edge WebACL, HTTPS only, no caching, security headers and access logs', () => {
+  it('CloudFront fronts the API with the edge WebACL, HTTPS only, no caching, security headers, no token-bearing URL logs', () => {
     s.main.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
         WebACLId: Match.anyValue(),
-        Logging: Match.objectLike({ Bucket: Match.anyValue() }),
+        Logging: Match.absent(),
         DefaultCacheBehavior: Match.objectLike({
           ViewerProtocolPolicy: 'redirect-to-https',
           CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
@@ -359,6 +359,10 @@ describe('actions and authorisation API', () => {
         }),
         Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
       ]),
+    });
+    s.edge.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
+      RedactedFields: [{ UriPath: {} }],
+      LogDestinationConfigs: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':log-group:aws-waf-logs-')])] })],
     });
   });
 });
