@@ -198,6 +198,7 @@ async function main(): Promise<void> {
     await target.runtime?.stop();
   }
   console.log(failed ? '\nDemo stopped at a failed step.' : `\nDemo done${skipped ? ` (${skipped} of ${steps.length} steps skipped)` : ''}.`);
+  if (target.runtime) console.log('(The temporary runtime has stopped, so its links no longer open: run `npm start` first to keep them.)');
   process.exit(failed ? 1 : 0);
 }
 

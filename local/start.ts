@@ -63,6 +63,10 @@ async function main(): Promise<void> {
       void shutdown(0);
     });
   }
+  // A handler's stray promise: Lambda would fail that invocation; here, say so and stay up.
+  process.on('unhandledRejection', (e) => {
+    console.error(`  ! unhandled rejection in a handler: ${e instanceof Error ? `${e.name}: ${e.message}` : 'non-error value'}`);
+  });
   process.on('uncaughtException', (e) => {
     console.error(`Fatal: ${e.name}: ${e.message}`);
     void shutdown(1);
