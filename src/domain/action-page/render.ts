@@ -28,6 +28,7 @@ const CSS = [
   'h1{font-size:1.35rem;line-height:1.3;margin:.5rem 0 1rem}',
   'h2{font-size:1.1rem;margin:1.5rem 0 .5rem}',
   '.card{background:#fff;border:1px solid #c9ced6;border-radius:.5rem;padding:1rem;margin:0 0 1rem}',
+  '.card h2{margin:0}.card p{margin:0}.card p+p{margin-top:.5rem}',
   'dl{margin:.5rem 0 0;display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem}',
   'dt{color:#4a4a4a}dd{margin:0;overflow-wrap:anywhere}',
   'form{margin:0 0 1rem}',
@@ -145,11 +146,11 @@ function statusBlock(lines: string[], tone: 'ok' | 'warn' | 'info' = 'info'): st
 }
 
 /** One form per action: the button is its label; the hidden fields identify the action and the page. */
-function actionForm(m: Messages, locale: Locale, token: string, a: { action: TokenAction; key: string; link?: LinkRecord }, check: string): string {
+function actionForm(m: Messages, locale: Locale, token: string, a: { action: TokenAction; key: string; link?: LinkRecord }, check: string, index = 0): string {
   const kind = a.action.kind;
   const label = kind === 'FREEZE_ACCOUNT' ? m.buttons.FREEZE_ACCOUNT : kind === 'REVOKE_LINK' ? m.buttons.REVOKE_LINK(providerOf(a.link, '?')) : m.buttons.CONFIRM_LINK;
   const cls = kind === 'FREEZE_ACCOUNT' ? 'freeze' : kind === 'REVOKE_LINK' ? 'revoke' : 'confirm';
-  const id = `explain-${cls}`;
+  const id = `explain-${index}`;
   return `<form method="post" action="${escapeHtml(token)}?lang=${locale}">
 <input type="hidden" name="action" value="${escapeHtml(a.key)}">
 <input type="hidden" name="check" value="${escapeHtml(check)}">
@@ -173,13 +174,13 @@ export interface ActionPageInput {
 export function renderActionPage(p: ActionPageInput): HtmlResponse {
   const m = messages[p.locale];
   const available = p.offered.filter((o) => o.available);
-  const forms = available.map((o) => actionForm(m, p.locale, p.token, o, p.checkFor(o.key))).join('\n');
+  const forms = available.map((o, i) => actionForm(m, p.locale, p.token, o, p.checkFor(o.key), i)).join('\n');
   const body = [
     `<h1>${escapeHtml(m.title)}</h1>`,
     summary(m, p.locale, p.what, p.account),
     statusBlock(stateLines(m, p.locale, p.account, p.links, p.now)),
     available.length
-      ? `<section aria-labelledby="act"><h2 id="act">${escapeHtml(m.actionsHeading)}</h2><p>${escapeHtml(m.ask)} ${escapeHtml(m.nothingUntilPress)}</p>\n${forms}</section>`
+      ? `<section aria-labelledby="act"><h2 id="act">${escapeHtml(m.actionsHeading)}</h2><p>${escapeHtml(m.ask)}${p.locale === 'ja' ? '' : ' '}${escapeHtml(m.nothingUntilPress)}</p>\n${forms}</section>`
       : `<p>${escapeHtml(m.nothingLeft)}</p>`,
   ].join('\n');
   return { statusCode: 200, headers: pageHeaders(p.locale), body: layout(p.locale, m.title, body) };
