@@ -426,7 +426,7 @@ export function startLocalHttpServer(opts: LocalHttpServerOptions): Promise<Loca
   const compiled = (opts.routes ?? defaultHttpRoutes).map(compileRoute).sort((a, b) => a.rank - b.rank);
   const log = opts.log ?? (() => {});
   const builtIn: LocalPage[] = [
-    { path: '/', handle: () => homePage(opts, pages) },
+    { path: '/', handle: (r) => homePage(opts, pages, r.headers.host ?? 'localhost') },
     { path: '/healthz', handle: () => jsonResponse({ ok: true }) },
     { path: '/dev-login', title: 'Operator dev login', handle: (r) => devLoginPage(r) },
     { method: 'POST', path: '/dev-login', handle: (r) => devLogin(r, opts.sessionSecret) },
@@ -529,14 +529,14 @@ export function startLocalHttpServer(opts: LocalHttpServerOptions): Promise<Loca
   });
 }
 
-function homePage(opts: LocalHttpServerOptions, pages: readonly LocalPage[]): LocalResponse {
+function homePage(opts: LocalHttpServerOptions, pages: readonly LocalPage[], host: string): LocalResponse {
   const links = [...(opts.links ?? []), ...pages.filter((p) => p.title && (p.method ?? 'GET') === 'GET').map((p) => ({ title: p.title!, href: p.path.replace(/\*$/, '') }))];
   const apiRoutes = (opts.routes ?? defaultHttpRoutes).map((r) => `<tr><td><code>${r.method} ${escapeHtml(r.path)}</code></td><td>${r.target}</td><td>${r.auth}</td></tr>`).join('');
   return htmlPage(
     'Linked-account alerting — local runtime',
     `<ul>${links.map((l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.title)}</a></li>`).join('')}</ul>
 <h2>Send a core-bank event</h2>
-<pre>curl -s localhost:${'$'}{LOCAL_API_PORT:-3000}/events -H 'content-type: application/json' -d @events/examples/LinkCreated.json</pre>
+<pre>curl -s http://${escapeHtml(host)}/events -H 'content-type: application/json' -d @events/examples/LinkCreated.json</pre>
 <h2>API routes (as deployed to API Gateway)</h2><table><tr><th>Route</th><th>Function</th><th>Auth</th></tr>${apiRoutes}</table>
 <p>auth <code>iam</code>: header <code>x-api-key</code> (printed by <code>npm start</code>); <code>operator</code>: <a href="/dev-login">dev login</a>.</p>`,
   );
