@@ -279,6 +279,7 @@ describe('the operations console', () => {
       await expect.poll(() => page.locator('#export-status').getAttribute('data-rows')).toBeTruthy();
     }
     await screenshot(page, 'console-audit-export');
+    await expectAccessible(page, 'console audit export');
     await page.close();
   });
 });
