@@ -296,6 +296,27 @@ describe('local event bus: SQS event source semantics', () => {
     await bus.stop();
   });
 
+  it('a direct route invokes with the EventBridge event itself, retried on error, then dead-lettered', async () => {
+    const direct: Route = { name: 'Direct', source: 'bank.alerting', detailTypes: ['AccountFrozen'], target: 'delivery', via: 'direct', maxReceiveCount: 2 };
+    const seen: { name: FunctionName; event: Record<string, unknown> }[] = [];
+    const bus = createEventBus({
+      routes: [direct],
+      available: () => true,
+      visibilityTimeoutMs: 20,
+      invoke: async (name, e) => {
+        seen.push({ name, event: e as Record<string, unknown> });
+        if ((e as { detail: { fail?: boolean } }).detail.fail) throw new Error('down');
+        return null;
+      },
+    });
+    bus.put([{ source: 'bank.alerting', 'detail-type': 'AccountFrozen', detail: { ok: 1 } }, { source: 'bank.alerting', 'detail-type': 'AccountFrozen', detail: { fail: true } }]);
+    expect(await bus.drain(5000)).toBe(true);
+    expect(seen.every((s) => s.name === 'delivery' && s.event.source === 'bank.alerting' && !('Records' in s.event))).toBe(true);
+    expect(seen.filter((s) => (s.event.detail as { fail?: boolean }).fail)).toHaveLength(2);
+    expect(bus.deadLetters()).toEqual([expect.objectContaining({ route: 'Direct', receiveCount: 2, lastError: 'Error: down' })]);
+    await bus.stop();
+  });
+
   it('routes by the table: unmatched events go nowhere; a missing function leaves messages waiting', async () => {
     let available = false;
     const seen: unknown[] = [];
