@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { freePort } from './free-port.ts';
 import { FaultQueue, readBody, send, escapeHtml, type Fault } from './faults.ts';
+import { smsSize } from '../src/domain/messages/sms-segments.ts';
 
 export interface LocalSms {
   messageId: string;
@@ -47,18 +48,13 @@ export function parseMessageAttributes(form: URLSearchParams): Record<string, st
   return out;
 }
 
-/** UCS-2 when any character is outside GSM-7's basic set, roughly: enough for the outbox page. */
-function looksUcs2(s: string): boolean {
-  return /[^\x20-\x7E\n\r£¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà]/.test(s);
-}
-
 function outboxPage(messages: readonly LocalSms[]): string {
   const rows = [...messages]
     .reverse()
     .map((m) => {
-      const enc = looksUcs2(m.message) ? 'UCS-2' : 'GSM-7';
+      const size = smsSize(m.message);
       const linked = escapeHtml(m.message).replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>');
-      return `<li><div class="meta"><b>${escapeHtml(m.phoneNumber)}</b> · ${escapeHtml(m.at)} · ${m.message.length} chars (${enc}) · ${escapeHtml(m.messageId)}</div><pre>${linked}</pre></li>`;
+      return `<li><div class="meta"><b>${escapeHtml(m.phoneNumber)}</b> · ${escapeHtml(m.at)} · ${size.units} ${size.encoding === 'GSM-7' ? 'septets' : 'UCS-2 units'}, ${size.segments} segment(s) · ${escapeHtml(m.messageId)}</div><pre>${linked}</pre></li>`;
     })
     .join('\n');
   return `<!doctype html>
