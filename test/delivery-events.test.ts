@@ -155,6 +155,14 @@ describe('delivery events', () => {
     expect((await getSend(alertId, 'EMAIL', recipientRef('EMAIL', f.email)))?.providerMessageId).toBe(emailMessageId);
   });
 
+  it('an SMS event carrying the alert id in its context (End User Messaging Context) finds the alert without the index', async () => {
+    const f = await newCustomer();
+    const { alertId } = await putSentAlert(f, { channels: ['SMS'] });
+    const r = first(await simulateSmsOutcome('TEXT_DELIVERED', { messageId: `eum-${randomUUID()}`, to: f.phone, context: { alertId } }));
+    expect(r).toMatchObject({ kind: 'APPLIED', alertId, updated: 1 });
+    expect(await statuses(f, alertId)).toEqual(['SMS:DELIVERED']);
+  });
+
   it('malformed notifications are rejected with a reason and not retried; unknown messages are retried while young, then dropped', async () => {
     const cases: unknown[] = [
       snsEvent('not json', TOPICS.sesEvents),

@@ -169,6 +169,16 @@ describe('SMS replies', () => {
     expect(smsTo(oldPhone)).toHaveLength(1);
   });
 
+  it('acknowledgements to one number are capped per hour (spoofed-number flooding); protective replies still act', async () => {
+    const f = await newCustomer({ locale: 'en' });
+    await putSentAlert(f);
+    for (let i = 0; i < 10; i++) expect(outcome(await replyBySms({ from: f.phone, body: 'HELP' }))).toBe('HELP');
+    const capped = results(await replyBySms({ from: f.phone, body: 'FREEZE' }))[0]?.result;
+    expect(capped).toMatchObject({ outcome: 'FROZEN', ackThrottled: true });
+    expect((await getAccount(f.accountId))?.state).toBe('FROZEN');
+    expect(smsTo(f.phone)).toHaveLength(10);
+  });
+
   it('malformed notifications are rejected with a reason, not thrown (so not retried)', async () => {
     const f = await newCustomer();
     await putSentAlert(f);

@@ -96,6 +96,12 @@ export async function handleProviderEvent(payload: unknown, ports: DeliveryPorts
     messageId = e.data.messageId;
     eventAt = new Date(e.data.eventTimestamp);
     ref = await ports.findMessage(messageId);
+    // Sent through End User Messaging with a Context: the alert id comes with the event.
+    const alertId = e.data.context?.alertId;
+    if (!ref && alertId) {
+      const owner = await ports.ownerFromLedger(alertId, 'SMS', e.data.destinationPhoneNumber);
+      if (owner) ref = { alertId, channel: 'SMS', owner };
+    }
   } else {
     const e = SesEventRecord.safeParse(payload);
     if (!e.success) return { kind: 'REJECTED', reason: `SES event: ${issues(e.error)}` };

@@ -9,6 +9,7 @@ import { findAlert } from '../store/alerts.ts';
 import { findMessage } from '../delivery/store.ts';
 import { ackEmail, ackSms } from './acknowledgements.ts';
 import { sendAckEmail, sendAckSms } from './senders.ts';
+import { mayAcknowledge } from './ack-throttle.ts';
 import type { ReplyChannel, ReplyPorts } from './service.ts';
 
 const actorOf = (c: ReplyChannel) => (c === 'SMS' ? ('CUSTOMER_SMS_REPLY' as const) : ('CUSTOMER_EMAIL_REPLY' as const));
@@ -74,12 +75,14 @@ export function replyPorts(): ReplyPorts {
       return { ...(account ? { maskedAccount: `...${account.last4}` } : {}), ...(link ? { providerName: link.providerName } : {}) };
     },
     async sendAck(reply, customer, kind, facts) {
+      if (!(await mayAcknowledge(`${reply.channel}:${reply.from}`, reply.receivedAt))) return false;
       // Answer the contact that wrote: it is the customer's own (step 1 of the flow).
       if (reply.channel === 'SMS') await sendAckSms(reply.from, ackSms(kind, customer.locale, facts));
       else {
         const m = ackEmail(kind, customer.locale, facts);
         await sendAckEmail(reply.from, m.subject, m.text);
       }
+      return true;
     },
   };
 }

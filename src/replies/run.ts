@@ -65,6 +65,7 @@ export async function runReplies(
       alertId: result.alertId,
       changed: result.changed,
       ack: result.ack,
+      ackThrottled: result.ackThrottled,
     });
     deps.metrics.addMetric(`Reply_${result.outcome}`, MetricUnit.Count, 1);
     results.push({ id: r.replyId, outcome: result.outcome, result });

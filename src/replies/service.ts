@@ -68,7 +68,8 @@ export interface ReplyPorts {
   freezeAccount(accountId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<{ changed: boolean } | { refused: string }>;
   revokeLink(accountId: string, linkId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<{ changed: boolean } | { refused: string }>;
   accountFacts(accountId: string | undefined, linkId: string | undefined): Promise<AckFacts>;
-  sendAck(reply: InboundReply, customer: ReplyCustomer, kind: AckKind, facts: AckFacts): Promise<void>;
+  /** False when the acknowledgement was not sent (per-contact hourly cap reached). */
+  sendAck(reply: InboundReply, customer: ReplyCustomer, kind: AckKind, facts: AckFacts): Promise<boolean>;
 }
 
 export type ReplyOutcome =
@@ -93,6 +94,8 @@ export interface ReplyResult {
   /** Accounts frozen / links revoked by this reply (ids only). */
   changed: string[];
   ack?: AckKind;
+  /** The acknowledgement was due but not sent: the contact's hourly cap was reached. */
+  ackThrottled?: boolean;
 }
 
 export async function handleReply(reply: InboundReply, ports: ReplyPorts, opts: { tokenTtlDays: number }): Promise<ReplyResult> {
@@ -114,9 +117,9 @@ export async function handleReply(reply: InboundReply, ports: ReplyPorts, opts: 
   if (!customer) return { outcome: 'UNKNOWN_SENDER', changed: [] };
 
   const result = await act(intent, alert, customer, reply, ports);
-  if (result.ack) await ports.sendAck(reply, customer, result.ack, result.facts);
+  const sent = result.ack ? await ports.sendAck(reply, customer, result.ack, result.facts) : true;
   const { facts: _facts, ...rest } = result;
-  return { ...rest, intent, customerId: customer.customerId };
+  return { ...rest, intent, customerId: customer.customerId, ...(sent ? {} : { ackThrottled: true }) };
 }
 
 async function act(
