@@ -19,7 +19,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { httpRoutes as defaultHttpRoutes, type HttpRoute } from '../src/routing.ts';
 import { CORE_SOURCE, EventBridgeEnvelope } from '../events/core.ts';
 import type { PutEnvelope, PutResult } from './event-bus.ts';
-import { FunctionNotLoadedError, type Invoke } from './handlers.ts';
+import { FunctionNotLoadedError, FunctionTimeoutError, type Invoke } from './handlers.ts';
 
 const REGION = 'ap-northeast-1';
 const ACCOUNT = '000000000000';
@@ -489,6 +489,10 @@ export function startLocalHttpServer(opts: LocalHttpServerOptions): Promise<Loca
         const result = await opts.invoke(route.target, event);
         return send(res, fromApiGatewayResult(result), event.requestContext.requestId);
       } catch (e) {
+        if (e instanceof FunctionTimeoutError) {
+          // API Gateway's answer when the integration times out.
+          return send(res, jsonResponse({ message: 'Service Unavailable' }, 503), event.requestContext.requestId);
+        }
         if (e instanceof FunctionNotLoadedError) {
           return send(res, jsonResponse({ message: `Service Unavailable: ${e.message}` }, 503), event.requestContext.requestId);
         }
