@@ -171,7 +171,7 @@ describe('alerting on a new link (the 2020 case)', () => {
     expect(mail!.text).toContain('D-Wallet');
     expect(mail!.replyTo).toEqual(['reply@alerts.example-bank.jp']);
     const alertId = alertIdFor(String(ev.detail.eventId));
-    expect(mail!.tags).toMatchObject({ alertId, channel: 'EMAIL', recipient: recipientRef('EMAIL', c.email), 'ses:configuration-set': 'alerts' });
+    expect(mail!.tags).toMatchObject({ alertId, channel: 'EMAIL', recipientRef: recipientRef('EMAIL', c.email), 'ses:configuration-set': 'alerts' });
 
     const [sms] = smsTo(c.phone);
     expect(sms).toBeDefined();

@@ -1,7 +1,7 @@
 /**
  * Sends one alert email with SES v2 SendEmail: from the verified sender, Reply-To the address
  * whose receipt rule reads customers' replies, and, when a configuration set is configured, that
- * set plus EmailTags (alertId, channel, recipient ref) so SES events lead back to the alert and
+ * set plus EmailTags (alertId, channel, recipientRef) so SES events lead back to the alert and
  * its send-ledger entry.
  */
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';

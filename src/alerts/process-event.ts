@@ -240,7 +240,7 @@ async function sendOne(plan: AlertPlan, t: Recipient & { ref: string }, attemptI
   try {
     messageId =
       t.channel === 'EMAIL'
-        ? (await sendEmail({ to: t.address, ...m.email, tags: { alertId: plan.alertId, channel: 'EMAIL', recipient: t.ref } })).messageId
+        ? (await sendEmail({ to: t.address, ...m.email, tags: { alertId: plan.alertId, channel: 'EMAIL', recipientRef: t.ref } })).messageId
         : (await sendSms({ to: t.address, message: m.sms })).messageId;
   } catch (e) {
     const kind = classifySendError(e);
