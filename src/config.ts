@@ -36,6 +36,12 @@ export const RuntimeConfig = z.object({
   HOLD_LIMIT_MINOR: z.coerce.number().int().nonnegative().default(10_000),
   /** A send claim older than this is stale: its attempt crashed or timed out. */
   SEND_CLAIM_STALE_SECONDS: positiveInt.default(120),
+  /**
+   * The alert queue's dead-letter queue URL. Events that fail their schema are parked there at
+   * once (not retried: they cannot succeed) with the reason; unset: they are logged, counted and
+   * consumed.
+   */
+  ALERT_DLQ_URL: z.url().optional(),
   /** Minutes after which an alert that reached no channel is reported undelivered. */
   UNDELIVERED_AFTER_MINUTES: positiveInt.default(15),
   /** Local mode: API key for /v1/authorize and the operations API (IAM in AWS). */
