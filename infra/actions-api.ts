@@ -100,6 +100,7 @@ export class ActionsApi extends Construct {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
+      detailedMetricsEnabled: true,
       throttle: { rateLimit: cfg.actionPages.throttleRatePerSecond, burstLimit: cfg.actionPages.throttleBurst },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),

@@ -20,6 +20,7 @@ export const ACTION_PAGES_RATE_RULE = 'ActionPagesRatePerIp';
 
 export class EdgeStack extends Stack {
   readonly webAcl: wafv2.CfnWebACL;
+  readonly webAclName: string;
 
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     super(scope, id, props);
@@ -37,8 +38,9 @@ export class EdgeStack extends Stack {
       visibilityConfig: visibility(name),
     });
 
+    this.webAclName = `${cfg.namePrefix}-action-pages`;
     this.webAcl = new wafv2.CfnWebACL(this, 'ActionPagesAcl', {
-      name: `${cfg.namePrefix}-action-pages`,
+      name: this.webAclName,
       scope: 'CLOUDFRONT',
       defaultAction: { allow: {} },
       visibilityConfig: visibility(`${cfg.namePrefix}-action-pages`),

@@ -9,6 +9,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -19,6 +20,10 @@ export const ALERT_LATENCY_METRIC = 'AlertLatency';
 
 export interface MonitoringProps {
   readonly foundation: Foundation;
+  /** The HTTP API (requests, 4xx/5xx, latency on the dashboard; 5xx alarm). */
+  readonly api?: apigw.IHttpApi;
+  /** The WAF (its metrics live in us-east-1). */
+  readonly webAclName?: string;
 }
 
 export class Monitoring extends Construct {
@@ -173,6 +178,45 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({ title: 'Buffer: oldest message (s)', left: bufferAge, width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Dead-letter queues (messages)', left: dlqWidgets, width: 8 }),
     );
+    if (props.api) {
+      const period = Duration.minutes(5);
+      const serverErrors = props.api.metricServerError({ period, statistic: 'Sum', label: '5xx' });
+      alarm(
+        serverErrors.createAlarm(this, 'Api5xx', {
+          alarmName: `${cfg.namePrefix}-api-5xx`,
+          alarmDescription: 'The HTTP API answered 5xx (action pages, authorisation or operations).',
+          threshold: 5,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+      const waf = props.webAclName
+        ? [
+            new cloudwatch.Metric({
+              namespace: 'AWS/WAFV2',
+              metricName: 'BlockedRequests',
+              dimensionsMap: { WebACL: props.webAclName, Rule: 'ALL' },
+              region: 'us-east-1',
+              statistic: 'Sum',
+              period,
+              label: 'WAF blocked',
+            }),
+          ]
+        : [];
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'HTTP API: requests, errors, WAF blocks',
+          left: [props.api.metricCount({ period, statistic: 'Sum', label: 'requests' }), ...waf],
+          right: [props.api.metricClientError({ period, statistic: 'Sum', label: '4xx' }), serverErrors],
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'HTTP API latency p99 (ms)',
+          left: [props.api.metricLatency({ period, statistic: 'p99', label: 'p99' })],
+          width: 12,
+        }),
+      );
+    }
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
   }
 }

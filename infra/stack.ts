@@ -22,6 +22,7 @@ import { RepliesAndDelivery } from './replies-delivery.ts';
 export interface AlertingStackProps extends StackProps {
   readonly config: DeployConfig;
   readonly webAclArn: string;
+  readonly webAclName: string;
   /** The campaigns capability (infra/campaigns.ts), when it exists. */
   readonly campaigns?: CapabilityConstruct;
 }
@@ -69,7 +70,7 @@ export class AlertingStack extends Stack {
     const unwired = new Construct(this, 'Unwired');
     for (const name of functionNames) functionsIn(unwired)(name);
 
-    this.monitoring = new Monitoring(this, 'Monitoring', { foundation });
+    this.monitoring = new Monitoring(this, 'Monitoring', { foundation, api: this.actionsApi.api, webAclName: props.webAclName });
   }
 }
 
@@ -102,6 +103,7 @@ export function addStacks(app: App, config: DeployConfig, campaigns?: Capability
   const main = new AlertingStack(app, config.namePrefix, {
     config,
     webAclArn: edge.webAcl.attrArn,
+    webAclName: edge.webAclName,
     ...(campaigns ? { campaigns } : {}),
     env: { account: config.account, region: config.region },
     crossRegionReferences: true,

@@ -506,6 +506,10 @@ describe('monitoring', () => {
       ],
     });
     for (const a of alarms) expect((a['AlarmActions'] as unknown[]).length, String(a['AlarmName'])).toBe(1);
+    s.main.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${cfg.namePrefix}-api-5xx`,
+      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'AWS/ApiGateway', MetricName: '5xx' }) }) })],
+    });
     s.main.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'InvalidEvent', Dimensions: [{ Name: 'service', Value: 'alert' }], Threshold: 0 });
     s.main.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: cfg.monitoring.alarmEmail });
     s.main.resourceCountIs('AWS::CloudWatch::Dashboard', 1);

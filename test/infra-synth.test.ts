@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DIR, loadDeployConfig } from '../infra/config.ts';
 import { REPO_ROOT, deployableFunctions } from '../infra/bundling.ts';
 import { nagFindings, synthesise, type Synthesised } from '../infra/testing.ts';
+import { loadCampaigns } from '../infra/stack.ts';
 
 /** Runs infra/app.ts the way the CDK CLI does: context and output dir through the environment. */
 function runApp(context: Record<string, string>, outdir: string) {
@@ -114,4 +115,23 @@ describe('a bad configuration fails synth with the setting named', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
     expect(existsSync(join(outdir, 'manifest.json'))).toBe(false);
   }, 60_000);
+});
+
+describe('the campaigns capability slot (infra/campaigns.ts)', () => {
+  it('is skipped while the file does not exist', async () => {
+    expect(await loadCampaigns(join(tmpdir(), 'no-such-dir', 'campaigns.ts'))).toBeUndefined();
+  });
+
+  it('loads the exported Campaigns class when the file exists', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaigns-'));
+    writeFileSync(join(dir, 'campaigns.ts'), 'export class Campaigns { constructor(public scope: unknown, public id: string, public props: unknown) {} }\n');
+    const Campaigns = await loadCampaigns(join(dir, 'campaigns.ts'));
+    expect(Campaigns?.name).toBe('Campaigns');
+  });
+
+  it('a file without the Campaigns export fails synth with the contract named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaigns-'));
+    writeFileSync(join(dir, 'campaigns.ts'), 'export const somethingElse = 1;\n');
+    await expect(loadCampaigns(join(dir, 'campaigns.ts'))).rejects.toThrow(/must export class Campaigns \(see infra\/capability\.ts\)/);
+  });
 });
