@@ -285,7 +285,7 @@ export async function runSimulatorForm(path: string, f: URLSearchParams, run: In
     case '/local/outcome/email': {
       const outcome = need('outcome') as SesOutcome;
       if (!sesOutcomeNames.includes(outcome)) throw new SimulatorInputError(`outcome: one of ${sesOutcomeNames.join(', ')}`);
-      const tags = Object.fromEntries(['alertId', 'channel', 'recipient'].flatMap((k) => (f.get(k) ? [[k, f.get(k)!]] : [])));
+      const tags = Object.fromEntries(['alertId', 'channel', 'recipient', 'recipientRef'].flatMap((k) => (f.get(k) ? [[k, f.get(k)!]] : [])));
       return run('delivery', sesEvent(outcome, { messageId: need('messageId'), to: need('to'), tags }));
     }
     case '/local/outcome/sms': {
@@ -330,7 +330,7 @@ export async function simulatorPageHtml(rt: SimulatorRuntime): Promise<string> {
       const tags = m.tags ?? {};
       return `<tr><td>${esc(m.at)}<br><b>${esc(to)}</b></td><td>${esc(m.subject)}</td><td>
 <form method="post" action="/local/reply/email">${hidden({ ...back, from: to, answers: m.messageId })}<input name="text" value="FREEZE" size="10" aria-label="reply first line"> <label><input type="checkbox" name="dmarc" value="FAIL"> spoofed (DMARC fail)</label> <button>Reply by email</button></form>
-<form method="post" action="/local/outcome/email">${hidden({ ...back, messageId: m.messageId, to, alertId: tags.alertId, channel: tags.channel, recipient: tags.recipient })}${(['Delivery', 'Bounce', 'Complaint', 'Reject'] as const)
+<form method="post" action="/local/outcome/email">${hidden({ ...back, messageId: m.messageId, to, alertId: tags.alertId, channel: tags.channel, recipient: tags.recipient, recipientRef: tags.recipientRef })}${(['Delivery', 'Bounce', 'Complaint', 'Reject'] as const)
         .map((o) => `<button name="outcome" value="${o}">${o === 'Bounce' ? 'hard bounce' : o.toLowerCase()}</button>`)
         .join(' ')}</form></td></tr>`;
     })

@@ -106,6 +106,7 @@ const bounceStep: DemoStep = {
       ...(tags.alertId ? { alertId: tags.alertId } : {}),
       ...(tags.channel ? { channel: tags.channel } : {}),
       ...(tags.recipient ? { recipient: tags.recipient } : {}),
+      ...(tags.recipientRef ? { recipientRef: tags.recipientRef } : {}),
     })) as { results?: { kind: string; fallback?: { channel: string; result: string }[]; contactNeedsFixing?: boolean }[] };
     const r = out.results?.[0];
     ctx.say(`delivery: ${r?.kind}; fallback ${JSON.stringify(r?.fallback ?? [])}; contact needs fixing: ${r?.contactNeedsFixing}`);
