@@ -304,8 +304,9 @@ export class Foundation extends Construct {
       HOLD_WINDOW_HOURS: String(cfg.holds.windowHours),
       HOLD_LIMIT_MINOR: String(cfg.holds.limitMinor),
       UNDELIVERED_AFTER_MINUTES: String(cfg.delivery.undeliveredAfterMinutes),
-      EMAIL_RATE_PER_SECOND: String(cfg.quotas.emailPerSecond),
-      SMS_RATE_PER_SECOND: String(cfg.quotas.smsPerSecond),
+      // The provider quotas (src/campaign/config.ts): campaigns are paced to them, never above.
+      CAMPAIGN_EMAIL_QUOTA_PER_SECOND: String(cfg.quotas.emailPerSecond),
+      CAMPAIGN_SMS_QUOTA_PER_SECOND: String(cfg.quotas.smsPerSecond),
     };
   }
 

@@ -137,6 +137,8 @@ describe('functions', () => {
       expect(rc.TOKEN_TTL_DAYS).toBe(cfg.tokens.ttlDays);
       expect(rc.SES_FROM_ADDRESS).toBe(cfg.email.fromAddress);
       expect(rc.SMS_SENDER_ID).toBe(cfg.sms.senderId);
+      expect(env['CAMPAIGN_EMAIL_QUOTA_PER_SECOND']).toBe(String(cfg.quotas.emailPerSecond));
+      expect(env['CAMPAIGN_SMS_QUOTA_PER_SECOND']).toBe(String(cfg.quotas.smsPerSecond));
       // No custom domain in dev: the distribution's own name.
       expect(JSON.stringify(env['ACTION_BASE_URL'])).toMatch(/^\{"Fn::Join":\["",\["https:\/\/",\{"Fn::GetAtt":\["\w*Cdn\w*","DomainName"\]\},"\/a\/"\]\]\}$/);
     }
