@@ -4,7 +4,9 @@
  * hooks; faults at the peers' wire.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { startLocalPeers, type LocalPeers } from '../local/peers.ts';
 import { setupTestEnv, TEST_PEPPER } from './support/env.ts';
@@ -16,6 +18,7 @@ import { getLink } from '../src/store/links.ts';
 import { getCustomer } from '../src/store/customers.ts';
 import { findToken } from '../src/store/tokens.ts';
 import { resetRuntimeConfig } from '../src/config.ts';
+import { resetDeadLetterClient } from '../src/alerts/dead-letter.ts';
 
 let peers: LocalPeers;
 // Imported after the environment is set: Powertools reads log level and metrics settings at construction.
@@ -369,6 +372,56 @@ describe('bad input', () => {
     expect(smsTo(c.phone)).toHaveLength(0);
     expect(spy.mock.calls.filter(([name]) => name === 'InvalidEvent')).toHaveLength(3);
     expect(await findAlert({ accountId: c.accountId, customerId: c.customerId }, alertIdFor(String(bad.detail.eventId)))).toBeUndefined();
+  });
+
+  it('with a DLQ configured, a schema failure is parked there at once (body unchanged, reason attached), not retried', async () => {
+    // A wire-level SQS SendMessage stub (awsJson1_0): there is no local SQS peer.
+    const received: { QueueUrl: string; MessageBody: string; MessageAttributes: Record<string, { StringValue: string }> }[] = [];
+    let failNext = 0;
+    const stub = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (failNext > 0) {
+          failNext--;
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'InternalError' }));
+          return;
+        }
+        const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as (typeof received)[number];
+        expect(req.headers['x-amz-target']).toBe('AmazonSQS.SendMessage');
+        received.push(input);
+        const md5 = createHash('md5').update(input.MessageBody, 'utf8').digest('hex');
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ MessageId: randomUUID(), MD5OfMessageBody: md5 }));
+      });
+    });
+    await new Promise<void>((r) => stub.listen(0, '127.0.0.1', () => r()));
+    const port = (stub.address() as AddressInfo).port;
+    Object.assign(process.env, { AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}`, ALERT_DLQ_URL: `http://127.0.0.1:${port}/000000000000/CoreEventsToAlert-dlq` });
+    resetRuntimeConfig();
+    resetDeadLetterClient();
+    try {
+      const c = await seedCustomer();
+      const bad = linkCreated(c, { linkType: 'BANK' });
+      const batch = sqs([bad]);
+      expect((await handler(batch, ctx())).batchItemFailures).toEqual([]);
+      expect(received).toHaveLength(1);
+      expect(received[0]!.QueueUrl).toMatch(/CoreEventsToAlert-dlq$/);
+      expect(received[0]!.MessageBody).toBe(batch.Records[0]!.body);
+      expect(received[0]!.MessageAttributes.reason!.StringValue).toContain('linkType');
+      expect(received[0]!.MessageAttributes.eventId!.StringValue).toBe(bad.detail.eventId);
+      expect(await mailsTo(c.email)).toHaveLength(0);
+      // The DLQ itself failing: the record fails (SQS retries it, then its own redrive takes it).
+      failNext = 4;
+      expect(await run([bad])).toHaveLength(1);
+      expect(await run([bad])).toEqual([]);
+      expect(received).toHaveLength(2);
+    } finally {
+      delete process.env.ALERT_DLQ_URL;
+      delete process.env.AWS_ENDPOINT_URL_SQS;
+      resetRuntimeConfig();
+      resetDeadLetterClient();
+      await new Promise((r) => stub.close(r));
+    }
   });
 
   it('logs the reason with ids only, never the customer data', async () => {

@@ -4,9 +4,10 @@
  *
  * Failures:
  * - An event that fails its schema can never succeed: it is logged with the reason (field names
- *   and event id only), counted (InvalidEvent) and consumed, not retried. Retrying it would only
- *   repeat the same rejection until the queue's DLQ took it; the metric has an alarm instead, and
- *   the core republishes a corrected event with a new id.
+ *   and event id only), counted (InvalidEvent) and not retried: it goes straight to the queue's
+ *   dead-letter queue (ALERT_DLQ_URL) with the reason, where a redrive after a contract fix
+ *   delivers it (src/alerts/dead-letter.ts). Without a DLQ URL it is consumed. If parking fails,
+ *   the record fails and SQS's own redrive takes it there after maxReceiveCount: never a loop.
  * - Unknown account or customer: no alert, counted (UnknownAccount), logged, consumed.
  * - A message that could not go out yet (throttling or 5xx after the SDK's own retries, a claim
  *   still in flight, no answer): only that record is reported in batchItemFailures; SQS brings it
@@ -23,6 +24,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AlertRetryError, processCoreEvent, type DeliveryResult } from '../../src/alerts/process-event.ts';
+import { parkRejectedEvent } from '../../src/alerts/dead-letter.ts';
 
 export const logger = new Logger({ serviceName: 'alert' });
 export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'BankAlerting', serviceName: 'alert' });
@@ -38,22 +40,30 @@ function countDeliveries(deliveries: DeliveryResult[]): void {
   }
 }
 
+/** A permanent failure: counted, logged with ids and the reason, parked in the DLQ, not retried. */
+async function reject(record: SQSRecord, o: { reason: string; eventId?: string; detailType?: string }): Promise<void> {
+  metrics.addMetric('InvalidEvent', MetricUnit.Count, 1);
+  const parked = await parkRejectedEvent(record.body, { ...o, messageId: record.messageId });
+  logger.error(`event rejected by its schema; ${parked ? 'parked in the dead-letter queue' : 'consumed'}, not retried`, {
+    messageId: record.messageId,
+    eventId: o.eventId,
+    detailType: o.detailType,
+    reason: o.reason,
+  });
+}
+
 export async function handleRecord(record: SQSRecord): Promise<void> {
   let body: unknown;
   try {
     body = JSON.parse(record.body);
   } catch {
-    metrics.addMetric('InvalidEvent', MetricUnit.Count, 1);
-    logger.error('event rejected: body is not JSON; consumed, not retried', { messageId: record.messageId });
-    return;
+    return reject(record, { reason: 'body is not JSON' });
   }
   try {
     const o = await processCoreEvent(body);
     switch (o.status) {
       case 'INVALID':
-        metrics.addMetric('InvalidEvent', MetricUnit.Count, 1);
-        logger.error('event rejected by its schema; consumed, not retried', { messageId: record.messageId, eventId: o.eventId, detailType: o.detailType, reason: o.reason });
-        return;
+        return reject(record, o);
       case 'UNKNOWN_ACCOUNT':
         metrics.addMetric('UnknownAccount', MetricUnit.Count, 1);
         logger.warn('event for an unknown account or customer; no alert', { eventId: o.eventId, detailType: o.detailType, accountId: o.accountId, customerId: o.customerId });
