@@ -30,7 +30,7 @@ export const CampaignConfig = z.object({
   /** Audience items read and sent per batch (SES SendBulkEmail takes at most 50 destinations). */
   CAMPAIGN_BATCH_SIZE: z.coerce.number().int().min(1).max(50).default(50),
   /** Batches in flight per channel: enough to hide round-trip latency at the configured rate. */
-  CAMPAIGN_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  CAMPAIGN_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
 });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 

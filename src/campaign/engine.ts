@@ -27,6 +27,7 @@ import { hashToken } from '../domain/tokens.ts';
 export type CampaignStorePort = Pick<
   typeof store,
   | 'getCampaign'
+  | 'pollCampaignState'
   | 'listShards'
   | 'commitShard'
   | 'acquireLease'
@@ -108,15 +109,39 @@ class Control {
     this.leases.add(channel);
   }
 
+  private polledAt = 0;
+  private polling: Promise<void> | undefined;
+
+  private async checkState(): Promise<void> {
+    const started = Date.now();
+    const state = await this.st.pollCampaignState(this.campaign.campaignId);
+    this.polledAt = Math.max(this.polledAt, started);
+    if (!state || state === 'CANCELLED') return this.stop('CANCELLED');
+    if (state === 'PAUSED') return this.stop('PAUSED');
+    if (state !== 'RUNNING') return this.stop('STOPPED');
+  }
+
+  /**
+   * Called right before a batch is released: true only if the campaign was seen RUNNING by a
+   * read that started less than `maxAgeMs` ago (reads are shared by the batches asking at once).
+   */
+  async stillRunning(maxAgeMs = 250): Promise<boolean> {
+    if (this.stopped) return false;
+    if (Date.now() - this.polledAt > maxAgeMs) {
+      this.polling ??= this.checkState().finally(() => (this.polling = undefined));
+      await this.polling.catch(() => undefined);
+      if (Date.now() - this.polledAt > maxAgeMs + 1000) return false;
+    }
+    return !this.stopped;
+  }
+
   start(): void {
     const tick = async () => {
       try {
         if (Date.now() >= this.deadline) return this.stop('DEADLINE');
         if (msUntilWindowOpens(this.campaign.window, new Date()) > 0) return this.stop('WINDOW');
-        const c = await this.st.getCampaign(this.campaign.campaignId);
-        if (!c || c.state === 'CANCELLED') return this.stop('CANCELLED');
-        if (c.state === 'PAUSED') return this.stop('PAUSED');
-        if (c.state !== 'RUNNING') return this.stop('STOPPED');
+        await this.checkState();
+        if (this.stopped) return;
         if (Date.now() - this.lastRenew >= (this.leaseSeconds * 1000) / 3) {
           this.lastRenew = Date.now();
           for (const ch of this.leases) {
@@ -372,6 +397,11 @@ class Lane {
       for (const o of settle) counts[terminalCounter[o.status]!]++;
     }
     if (toSend.length === 0) return { ok: true, counts };
+    if (!(await this.ctl.stillRunning())) {
+      // Paused or cancelled while claiming: these were not sent; the next run sends them without doubt.
+      await this.st.recordOutcomes(toSend.map((p) => ({ campaignId: this.c.campaignId, channel: this.channel, accountId: p.accountId, attempt: p.attempt, status: 'UNSENT' as const, reason: 'stopped-before-send' })));
+      return { ok: false, counts };
+    }
     const sent = await this.sendWithRetry(toSend);
     add(counts, sent.counts);
     return { ok: sent.ok, counts };

@@ -19,6 +19,8 @@ import {
   UpdateCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { db, tableName, isConditionFailure } from '../store/db.ts';
 import { key, TTL_ATTRIBUTE } from '../store/table.ts';
 import type { AccountRecord, CustomerRecord, LinkRecord } from '../store/types.ts';
@@ -102,6 +104,19 @@ async function batchWrite(requests: { PutRequest: { Item: Record<string, unknown
 export async function getCampaign(id: string, consistent = true): Promise<Campaign | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName(), Key: ckey.campaign(id), ConsistentRead: consistent }));
   return out.Item ? strip<Campaign>(out.Item) : undefined;
+}
+
+let controlClient: DynamoDBDocumentClient | undefined;
+/**
+ * The campaign's state for a running worker's once-per-500-ms check, on a client of its own:
+ * never queued behind the worker's own bulk reads and writes, so pause and cancel are seen at once.
+ */
+export async function pollCampaignState(id: string): Promise<CampaignState | undefined> {
+  controlClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 2 }));
+  const out = await controlClient.send(
+    new GetCommand({ TableName: tableName(), Key: ckey.campaign(id), ConsistentRead: true, ProjectionExpression: '#s', ExpressionAttributeNames: { '#s': 'state' } }),
+  );
+  return out.Item?.state as CampaignState | undefined;
 }
 
 export async function listCampaigns(limit = 50): Promise<Campaign[]> {
@@ -454,6 +469,27 @@ async function linksOf(accountId: string): Promise<LinkRecord[]> {
   return items;
 }
 
+/**
+ * Caps the link queries in flight per process: a deep queue of them would delay everything else
+ * the worker asks (the state poll above all) behind it, locally and on a busy connection pool.
+ */
+class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly max: number) {}
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await f();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+const linkQueries = new Limiter(Number(process.env.CAMPAIGN_LINK_QUERY_CONCURRENCY ?? 32));
+
 /** Account, customer and links of each entry: one BatchGet (two for list audiences) and a Query per account. */
 export async function resolveRecipients(entries: readonly AudienceEntry[]): Promise<ResolvedRecipient[]> {
   const accountKeys = entries.map((e) => key.account(e.accountId));
@@ -469,7 +505,7 @@ export async function resolveRecipients(entries: readonly AudienceEntry[]): Prom
   if (missing.length) {
     for (const i of await batchGet(missing.map((c) => key.customer(c)))) customers.set(String(i.customerId), strip<CustomerRecord>(i));
   }
-  const links = await Promise.all(entries.map((e) => linksOf(e.accountId)));
+  const links = await Promise.all(entries.map((e) => linkQueries.run(() => linksOf(e.accountId))));
   return entries.map((e, n) => {
     const account = accounts.get(e.accountId);
     const customer = customers.get(account?.customerId ?? e.customerId ?? '');
