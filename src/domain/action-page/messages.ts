@@ -1,5 +1,7 @@
 /** Every word on the action pages, in Japanese and English. Never asks for a password, PIN or card number. */
 import type { Locale } from '../../../events/core.ts';
+// One fraud line for every customer-facing text (the reply acknowledgements print the same).
+import { FRAUD_LINE } from '../../replies/acknowledgements.ts';
 
 export type PageProblem =
   | 'INVALID'
@@ -111,7 +113,7 @@ const ja: Messages = {
   },
   backToPage: 'お知らせのページに戻る',
   neverAsk: '当行が暗証番号・パスワード・カード番号をおたずねすることはありません。',
-  help: 'お問い合わせ：キャッシュカード裏面の電話番号（24時間受付）',
+  help: `不正利用のご相談：${FRAUD_LINE}（24時間受付）`,
 };
 
 const en: Messages = {
@@ -173,7 +175,7 @@ const en: Messages = {
   },
   backToPage: 'Back to the alert page',
   neverAsk: 'We never ask for your PIN, password or card number.',
-  help: 'Help: the number on the back of your cash card (24 hours)',
+  help: `Fraud line: ${FRAUD_LINE} (24 hours)`,
 };
 
 function cap(s: string): string {
