@@ -63,6 +63,15 @@ async function main(): Promise<void> {
       void shutdown(0);
     });
   }
+  // npm forwards SIGINT but not SIGTERM, and nothing is forwarded when npm is killed: when our
+  // parent goes away we are reparented, and stop rather than leave Java running.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && !stopping) {
+      console.log('Parent process exited: stopping.');
+      void shutdown(0);
+    }
+  }, 1000).unref();
   // A handler's stray promise: Lambda would fail that invocation; here, say so and stay up.
   process.on('unhandledRejection', (e) => {
     console.error(`  ! unhandled rejection in a handler: ${e instanceof Error ? `${e.name}: ${e.message}` : 'non-error value'}`);
