@@ -26,7 +26,7 @@ describe('send ledger', () => {
   it('one claim at a time; SENT is reused by every later attempt', async () => {
     const { alertId, ref } = fresh();
     const a = await claimSend(alertId, 'EMAIL', ref, owner, opts);
-    expect(a.kind).toBe('CLAIMED');
+    expect(a).toMatchObject({ kind: 'CLAIMED', tookOverStale: false });
     expect((await claimSend(alertId, 'EMAIL', ref, owner, opts)).kind).toBe('IN_FLIGHT');
     await markSendSent(alertId, 'EMAIL', ref, (a as { attemptId: string }).attemptId, 'msg-1');
     expect(await claimSend(alertId, 'EMAIL', ref, owner, opts)).toMatchObject({ kind: 'ALREADY_SENT', messageId: 'msg-1' });
@@ -47,7 +47,7 @@ describe('send ledger', () => {
     const { alertId, ref } = fresh();
     const old = (await claimSend(alertId, 'EMAIL', ref, owner, { staleSeconds: 5, now: new Date(Date.now() - 10_000) })) as { attemptId: string };
     const next = await claimSend(alertId, 'EMAIL', ref, owner, { staleSeconds: 5 });
-    expect(next.kind).toBe('CLAIMED');
+    expect(next).toMatchObject({ kind: 'CLAIMED', tookOverStale: true });
     await expect(markSendSent(alertId, 'EMAIL', ref, old.attemptId, 'late')).rejects.toBeInstanceOf(LedgerConflictError);
     await releaseSend(alertId, 'EMAIL', ref, old.attemptId); // the old attempt cannot release the new claim
     expect((await getSend(alertId, 'EMAIL', ref))?.attemptId).toBe((next as { attemptId: string }).attemptId);

@@ -118,18 +118,18 @@ export async function claimSend(
     claimedAt: now.toISOString(),
   };
   try {
-    await db().send(
+    const out = await db().send(
       new PutCommand({
         TableName: tableName(),
         Item: { ...key.send(alertId, channel, ref), ...record, [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + LEDGER_TTL_SECONDS },
+        ReturnValues: 'ALL_OLD',
         ConditionExpression: 'attribute_not_exists(pk) OR (#s = :sending AND claimedAt < :stale AND attribute_not_exists(providerMessageId))',
         ExpressionAttributeNames: { '#s': 'state' },
         ExpressionAttributeValues: { ':sending': 'SENDING', ':stale': staleBefore },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    // Whether a stale claim was taken over is only for metrics; a second read is not worth it.
-    return { kind: 'CLAIMED', attemptId, tookOverStale: false };
+    return { kind: 'CLAIMED', attemptId, tookOverStale: out.Attributes !== undefined };
   } catch (e) {
     if (!isConditionFailure(e)) throw e;
     const old = (e as { Item?: Record<string, unknown> }).Item;
