@@ -18,6 +18,7 @@ import { auditPut } from './audit.ts';
 import { getAccount } from './customers.ts';
 import { db, isConditionFailure, tableName } from './db.ts';
 import { getLink } from './links.ts';
+import { findAlert } from './alerts.ts';
 import { key } from './table.ts';
 import type { AccountRecord, AuditEntry, LinkRecord } from './types.ts';
 
@@ -484,7 +485,7 @@ export async function loadActionSubject(
 ): Promise<ActionSubject> {
   // Alerts live under the account, or under the customer when they concern no account (contact changes).
   const alertAt = (owner: { accountId?: string; customerId: string }) =>
-    db().send(new GetCommand({ TableName: tableName(), Key: key.alert(owner, grant.alertId) })).then((o) => o.Item);
+    findAlert(owner, grant.alertId, false).then((a) => a as unknown as Record<string, unknown> | undefined);
   const [account, links, customer, alertItems] = await Promise.all([
     getAccount(grant.accountId, true),
     Promise.all([...new Set(grant.linkIds)].map((l) => getLink(grant.accountId, l, true))),
