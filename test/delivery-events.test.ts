@@ -163,7 +163,7 @@ describe('delivery events', () => {
     expect(await statuses(f, alertId)).toEqual(['SMS:DELIVERED']);
   });
 
-  it('malformed notifications are rejected with a reason and not retried; unknown messages are retried while young, then dropped', async () => {
+  it('malformed notifications are rejected with a reason and not retried', async () => {
     const cases: unknown[] = [
       snsEvent('not json', TOPICS.sesEvents),
       snsEvent({ hello: 'world' }, TOPICS.sesEvents),
@@ -174,11 +174,17 @@ describe('delivery events', () => {
     ];
     for (const c of cases) expect(first(await invoke('delivery', c)).kind).toBe('REJECTED');
     expect(first(await invoke('delivery', { nothing: true })).kind).toBe('REJECTED');
-    await expect(invoke('delivery', smsEvent('TEXT_DELIVERED', { messageId: 'never-sent', to: '+819000000000' }))).rejects.toThrow(/no alert known/);
-    const old = JSON.parse(JSON.stringify(smsEvent('TEXT_DELIVERED', { messageId: 'never-sent', to: '+819000000000' }))) as { Records: { Sns: { Message: string } }[] };
-    const msg = JSON.parse(old.Records[0]!.Sns.Message) as Record<string, unknown>;
-    msg.eventTimestamp = Date.now() - 3_600_000;
-    old.Records[0]!.Sns.Message = JSON.stringify(msg);
-    expect(first(await invoke('delivery', old))).toEqual({ kind: 'IGNORED', reason: 'UNKNOWN_MESSAGE' });
+  });
+
+  it('an event that arrives before its AlertSent is parked, then applied when the AlertSent comes; unrelated messages just expire', async () => {
+    const f = await newCustomer();
+    const { alertId, smsMessageId, record } = await putSentAlert(f, { channels: ['SMS'], index: false });
+    expect(first(await simulateSmsOutcome('TEXT_DELIVERED', { messageId: smsMessageId, to: f.phone }))).toEqual({ kind: 'IGNORED', reason: 'PARKED' });
+    expect(await statuses(f, alertId)).toEqual(['SMS:SENT']);
+    const batch = await invoke('delivery', alertSentBatch([{ alertId, sourceEventId: record.sourceEventId, sourceEventType: 'LinkCreated', accountId: f.accountId, customerId: f.customerId, channel: 'SMS', messageId: smsMessageId, sentAt: record.sentAt }]));
+    expect(batch).toEqual({ batchItemFailures: [] });
+    expect(await statuses(f, alertId)).toEqual(['SMS:DELIVERED']);
+    // A reply acknowledgement's events: parked, never retried, never an error.
+    expect(first(await invoke('delivery', smsEvent('TEXT_DELIVERED', { messageId: 'ack-message', to: '+819000000000' })))).toEqual({ kind: 'IGNORED', reason: 'PARKED' });
   });
 });

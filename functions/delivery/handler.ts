@@ -1,8 +1,8 @@
 /**
  * Delivery tracking, three entry points in one function:
  *   - SNS (the delivery topic): SES configuration-set events and End User Messaging SMS events;
- *     malformed ones are rejected with the reason and not retried; an event about a message not
- *     recorded yet throws, so Lambda retries it (its AlertSent may still be on its way);
+ *     malformed ones are rejected with the reason and not retried; one about a message not known
+ *     yet is parked until its AlertSent arrives;
  *   - SQS (route AlertSentToDelivery): AlertSent events, in batches with partial failures;
  *   - EventBridge schedule ("Scheduled Event", every minute): the undelivered-deadline sweep.
  * The flows: src/delivery/service.ts.

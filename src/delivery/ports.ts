@@ -6,7 +6,7 @@ import { getCustomer } from '../store/customers.ts';
 import { getSend, recipientRef, recordProviderAccepted } from '../store/send-ledger.ts';
 import { sendFallback } from './fallback.ts';
 import type { DeliveryConfig, DeliveryPorts } from './service.ts';
-import { dueIn, findMessage, forgetDue, rememberMessage, suppressCustomerEmail, watchDeadline } from './store.ts';
+import { dueIn, findMessage, forgetDue, forgetOrphans, orphansOf, parkOrphan, rememberMessage, suppressCustomerEmail, watchDeadline } from './store.ts';
 
 export function deliveryPorts(): DeliveryPorts {
   return {
@@ -27,6 +27,9 @@ export function deliveryPorts(): DeliveryPorts {
     watchDeadline,
     dueIn,
     forgetDue,
+    parkOrphan,
+    orphansOf,
+    forgetOrphans,
   };
 }
 

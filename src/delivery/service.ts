@@ -15,8 +15,13 @@
  *   SES 'Send' events also confirm the send ledger (recordProviderAccepted), so a send whose
  *   function crashed after SES accepted it is not sent again.
  *
+ *   An event about a message not indexed yet is parked (ORPHAN#) rather than retried: its
+ *   AlertSent may still be on its way, or it is not an alert message at all (acknowledgements,
+ *   campaigns). No Lambda retries, nothing in the dead-letter queue for ordinary traffic.
+ *
  * AlertSent (SQS, routed by src/routing.ts): remember which alert the provider message id
- *   belongs to, and start the alert's undelivered clock (a DUE# watch item).
+ *   belongs to, start the alert's undelivered clock (a DUE# watch item), and replay any parked
+ *   events of that message.
  *
  * Scheduled sweep (EventBridge schedule, every minute; locally a timer): the alerts whose
  *   deadline has passed are decided again; nothing reached -> AlertUndelivered, once.
@@ -54,22 +59,28 @@ export interface DeliveryPorts {
   watchDeadline(ref: Omit<MessageRef, 'channel'>, dueAt: Date): Promise<void>;
   dueIn(bucket: string): Promise<Omit<MessageRef, 'channel'>[]>;
   forgetDue(bucket: string, alertId: string): Promise<void>;
+  parkOrphan(messageId: string, payload: string, at: Date): Promise<void>;
+  orphansOf(messageId: string): Promise<string[]>;
+  forgetOrphans(messageId: string): Promise<void>;
 }
 
 export interface DeliveryConfig {
   undeliveredAfterMinutes: number;
 }
 
-/** A provider event for a message we cannot place yet: retried by Lambda (the AlertSent may lag). */
+/**
+ * The alert record does not list the message yet (the alert function publishes AlertSent just
+ * before it writes the record): thrown so that Lambda / SQS retry shortly.
+ */
 export class NotYetKnownError extends Error {
   override readonly name = 'NotYetKnownError';
 }
-/** Events younger than this about an unknown message are retried; older ones are dropped. */
+/** Events older than this about a message the alert record does not list are dropped. */
 const UNKNOWN_RETRY_WINDOW_MS = 15 * 60_000;
 
 export type ProviderEventResult =
   | { kind: 'REJECTED'; reason: string }
-  | { kind: 'IGNORED'; reason: 'NO_OUTCOME' | 'UNKNOWN_MESSAGE' }
+  | { kind: 'IGNORED'; reason: 'NO_OUTCOME' | 'UNKNOWN_MESSAGE' | 'PARKED' }
   | {
       kind: 'APPLIED';
       alertId: string;
@@ -81,7 +92,13 @@ export type ProviderEventResult =
 
 const issues = (e: z.ZodError) => e.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
-export async function handleProviderEvent(payload: unknown, ports: DeliveryPorts, cfg: DeliveryConfig, now = new Date()): Promise<ProviderEventResult> {
+export async function handleProviderEvent(
+  payload: unknown,
+  ports: DeliveryPorts,
+  cfg: DeliveryConfig,
+  now = new Date(),
+  opts: { replaying?: boolean } = {},
+): Promise<ProviderEventResult> {
   const p = payload as { eventType?: unknown; mail?: unknown } | null;
   if (!p || typeof p !== 'object' || typeof p.eventType !== 'string') return { kind: 'REJECTED', reason: 'not a delivery event: no eventType' };
 
@@ -120,9 +137,11 @@ export async function handleProviderEvent(payload: unknown, ports: DeliveryPorts
   }
   if (outcomes.length === 0) return { kind: 'IGNORED', reason: 'NO_OUTCOME' };
   if (!ref) {
-    // Not one of our alerts (a reply acknowledgement), or its AlertSent has not been seen yet.
-    if (now.getTime() - eventAt.getTime() < UNKNOWN_RETRY_WINDOW_MS) throw new NotYetKnownError(`no alert known for message ${messageId} yet`);
-    return { kind: 'IGNORED', reason: 'UNKNOWN_MESSAGE' };
+    // Its AlertSent has not been seen yet, or it is not an alert message (a reply acknowledgement,
+    // a campaign): parked for the AlertSent handler to replay, else it expires. No retries, no DLQ.
+    if (opts.replaying) return { kind: 'IGNORED', reason: 'UNKNOWN_MESSAGE' };
+    await ports.parkOrphan(messageId, JSON.stringify(payload), now);
+    return { kind: 'IGNORED', reason: 'PARKED' };
   }
 
   let updated = 0;
@@ -234,6 +253,10 @@ export async function handleAlertSent(body: string, ports: DeliveryPorts, cfg: D
   const sentAt = new Date(s.data.sentAt);
   await ports.rememberMessage(s.data.messageId, { alertId: s.data.alertId, channel: s.data.channel, owner }, sentAt);
   await ports.watchDeadline({ alertId: s.data.alertId, owner }, new Date(sentAt.getTime() + cfg.undeliveredAfterMinutes * 60_000));
+  // Provider events that came first: apply them now (a NotYetKnownError retries this record).
+  const orphans = await ports.orphansOf(s.data.messageId);
+  for (const o of orphans) await handleProviderEvent(JSON.parse(o) as unknown, ports, cfg, new Date(), { replaying: true });
+  if (orphans.length > 0) await ports.forgetOrphans(s.data.messageId);
   return { ok: true };
 }
 

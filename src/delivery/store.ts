@@ -6,8 +6,9 @@
  *                                            delivery events carry only the message id
  *   DUE#{yyyy-mm-ddThh:mm}    / {alertId}    the alert's undelivered deadline falls in this minute;
  *                                            the scheduled sweep reads the buckets that have passed
- * Both are written when the delivery function receives the AlertSent event of a message (routed
- * to it through SQS), both are idempotent puts, and both expire with the table's TTL.
+ *   ORPHAN#{providerMessageId} / ORPHAN      provider events that arrived before their AlertSent
+ * The first two are written when the delivery function receives the AlertSent event of a message
+ * (routed to it through SQS), as idempotent puts; all expire with the table's TTL.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlertChannel } from '../../events/alerting.ts';
@@ -20,7 +21,37 @@ const ttlFrom = (d: Date) => Math.floor(d.getTime() / 1000) + KEEP_SECONDS;
 export const deliveryKey = {
   messageId: (messageId: string) => ({ pk: `MSGID#${messageId}`, sk: 'MSGID' }),
   due: (bucket: string, alertId: string) => ({ pk: `DUE#${bucket}`, sk: alertId }),
+  orphan: (messageId: string) => ({ pk: `ORPHAN#${messageId}`, sk: 'ORPHAN' }),
 };
+
+/** An event about a message we cannot place is kept this long for its AlertSent to arrive. */
+const ORPHAN_KEEP_SECONDS = 86_400;
+
+/**
+ * Parks a provider event whose message is not indexed yet (its AlertSent is still on its way, or
+ * it is not an alert message at all: a reply acknowledgement, a campaign). The AlertSent handler
+ * replays it; otherwise it expires. Several events of one message are kept side by side.
+ */
+export async function parkOrphan(messageId: string, payload: string, at: Date): Promise<void> {
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: deliveryKey.orphan(messageId),
+      UpdateExpression: 'SET events = list_append(if_not_exists(events, :empty), :e), #ttl = :ttl',
+      ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+      ExpressionAttributeValues: { ':empty': [], ':e': [payload], ':ttl': Math.floor(at.getTime() / 1000) + ORPHAN_KEEP_SECONDS },
+    }),
+  );
+}
+
+export async function orphansOf(messageId: string): Promise<string[]> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: deliveryKey.orphan(messageId), ConsistentRead: true }));
+  return Array.isArray(out.Item?.events) ? (out.Item.events as unknown[]).map(String) : [];
+}
+
+export async function forgetOrphans(messageId: string): Promise<void> {
+  await db().send(new DeleteCommand({ TableName: tableName(), Key: deliveryKey.orphan(messageId) }));
+}
 
 /** The minute bucket (UTC, yyyy-mm-ddThh:mm) a time falls in. */
 export const minuteBucket = (d: Date) => d.toISOString().slice(0, 16);
