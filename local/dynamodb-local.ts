@@ -23,11 +23,13 @@ function jarDir(): string {
 export async function startDynamoDbLocal(opts: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
   const port = opts.port ?? (await freePort());
   const dir = jarDir();
-  const child: ChildProcess = spawn(
-    'java',
-    [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xmx1g', '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-port', String(port)],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const javaArgs = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xmx1g', '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-port', String(port)];
+  // A small shell guardian owns the JVM: it stops it when asked (TERM/INT) and also when this
+  // process disappears without cleaning up (SIGKILL, crash), so no orphaned Java outlives a run.
+  const guardian = `java "$@" & J=$!; trap 'kill $J 2>/dev/null; wait $J; exit 0' TERM INT; while kill -0 ${process.pid} 2>/dev/null && kill -0 $J 2>/dev/null; do sleep 1; done; kill $J 2>/dev/null; wait $J`;
+  const child: ChildProcess = spawn('bash', ['-c', guardian, 'dynamodb-local', ...javaArgs], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -53,6 +55,7 @@ export async function startDynamoDbLocal(opts: { port?: number; timeoutMs?: numb
     port,
     stop: () =>
       new Promise<void>((resolve) => {
+        process.removeListener('exit', killOnExit);
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
