@@ -12,6 +12,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import { opsProblem, opsRequestFromEvent, routeOps, type OpsModule } from '../../src/ops/router.ts';
 import { handleUnfreezeRequest } from '../../src/ops/unfreeze.ts';
 import { handleConsoleRequest } from '../../src/ops/console.ts';
+import { handleCampaignRequest } from '../../src/ops/campaigns.ts';
 
 const logger = new Logger({ serviceName: 'ops' });
 const metrics = new Metrics({ serviceName: 'ops' });
@@ -20,6 +21,7 @@ const metrics = new Metrics({ serviceName: 'ops' });
 const modules: OpsModule[] = [
   handleUnfreezeRequest,
   handleConsoleRequest,
+  handleCampaignRequest,
 ];
 
 async function ops(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIGatewayProxyStructuredResultV2> {
