@@ -81,14 +81,14 @@ export async function loadList(id: string, accountIds: AsyncIterable<string> | I
 
 let sqs: SQSClient | undefined;
 /** Wakes a worker in AWS (no-op locally). The message names the run so stale chains stop. */
-export async function kickWorker(c: Pick<Campaign, 'campaignId' | 'runNumber'>, delaySeconds = 0): Promise<void> {
+export async function kickWorker(c: Pick<Campaign, 'campaignId' | 'runNumber'>, delaySeconds = 0, busyRetries = 0): Promise<void> {
   const url = campaignConfig().CAMPAIGN_QUEUE_URL;
   if (!url) return;
   sqs ??= new SQSClient({});
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: url,
-      MessageBody: JSON.stringify({ campaignId: c.campaignId, runNumber: c.runNumber }),
+      MessageBody: JSON.stringify({ campaignId: c.campaignId, runNumber: c.runNumber, ...(busyRetries ? { busyRetries } : {}) }),
       DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
     }),
   );
