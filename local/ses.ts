@@ -118,6 +118,9 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
           if (isApiCall && upRes.statusCode === 200 && req.url?.startsWith('/v2/email/outbound-emails')) {
             rememberTags(body, out);
           }
+          if (isApiCall && upRes.statusCode === 200 && req.url?.startsWith('/v2/email/outbound-bulk-emails')) {
+            rememberBulkTags(body, out);
+          }
           const h = { ...upRes.headers };
           delete h['transfer-encoding'];
           h['content-length'] = String(out.length);
@@ -142,6 +145,27 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
       const tags = Object.fromEntries((input.EmailTags ?? []).map((t) => [t.Name, t.Value]));
       if (input.ConfigurationSetName) tags['ses:configuration-set'] = input.ConfigurationSetName;
       extras.set(MessageId, { tags, acceptedAt: new Date().toISOString() });
+    } catch {
+      // not JSON: nothing to remember
+    }
+  }
+
+  /** SendBulkEmail: DefaultEmailTags plus each entry's ReplacementTags, matched to results by position. */
+  function rememberBulkTags(reqBody: Buffer, resBody: Buffer): void {
+    try {
+      type Tag = { Name: string; Value: string };
+      const input = JSON.parse(reqBody.toString('utf8')) as {
+        DefaultEmailTags?: Tag[];
+        ConfigurationSetName?: string;
+        BulkEmailEntries?: { ReplacementTags?: Tag[] }[];
+      };
+      const { BulkEmailEntryResults } = JSON.parse(resBody.toString('utf8')) as { BulkEmailEntryResults?: { MessageId?: string }[] };
+      (BulkEmailEntryResults ?? []).forEach((r, i) => {
+        if (!r.MessageId) return;
+        const tags = Object.fromEntries([...(input.DefaultEmailTags ?? []), ...(input.BulkEmailEntries?.[i]?.ReplacementTags ?? [])].map((t) => [t.Name, t.Value]));
+        if (input.ConfigurationSetName) tags['ses:configuration-set'] = input.ConfigurationSetName;
+        extras.set(r.MessageId, { tags, acceptedAt: new Date().toISOString() });
+      });
     } catch {
       // not JSON: nothing to remember
     }

@@ -75,8 +75,13 @@ describe('local SES v2 (aws-ses-v2-local behind the fault proxy)', () => {
       new SendBulkEmailCommand({
         FromEmailAddress: 'alerts@example-bank.jp',
         DefaultContent: { Template: { TemplateContent: { Subject: 'Hello {{name}}', Text: 'Hi {{name}}' }, TemplateData: '{"name":"x"}' } },
+        DefaultEmailTags: [{ Name: 'campaignId', Value: 'c-1' }],
         BulkEmailEntries: [
-          { Destination: { ToAddresses: ['a@example.jp'] }, ReplacementEmailContent: { ReplacementTemplate: { ReplacementTemplateData: '{"name":"A"}' } } },
+          {
+            Destination: { ToAddresses: ['a@example.jp'] },
+            ReplacementEmailContent: { ReplacementTemplate: { ReplacementTemplateData: '{"name":"A"}' } },
+            ReplacementTags: [{ Name: 'recipient', Value: 'ra' }],
+          },
           { Destination: { ToAddresses: ['b@example.jp'] }, ReplacementEmailContent: { ReplacementTemplate: { ReplacementTemplateData: '{"name":"B"}' } } },
         ],
       }),
@@ -84,6 +89,8 @@ describe('local SES v2 (aws-ses-v2-local behind the fault proxy)', () => {
     expect(out.BulkEmailEntryResults?.map((r) => r.Status)).toEqual(['SUCCESS', 'SUCCESS']);
     const mails = await peers.emails();
     expect(mails.map((m) => m.subject).sort()).toEqual(['Hello A', 'Hello B']);
+    expect(mails.find((m) => m.subject === 'Hello A')?.tags).toEqual({ campaignId: 'c-1', recipient: 'ra' });
+    expect(mails.find((m) => m.subject === 'Hello B')?.tags).toEqual({ campaignId: 'c-1' });
   });
 
   it('answers injected throttling and 5xx at the wire; the SDK retries through them', async () => {
