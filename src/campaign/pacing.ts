@@ -26,11 +26,16 @@ export class TokenBucket {
   }
 
   /** Waits until n recipients may be released; rejects with Aborted if `signal` fires first. */
-  take(n: number, signal?: AbortSignal): Promise<void> {
-    if (n <= 0) return Promise.resolve();
+  /** Reserves n recipients: the time (ms, on this bucket's clock) at which they may be released. */
+  reserve(n: number): number {
     const at = Math.max(this.tat, this.now()) + (n * 1000) / this.current;
     this.tat = at;
-    const wait = at - this.now();
+    return at;
+  }
+
+  take(n: number, signal?: AbortSignal): Promise<void> {
+    if (n <= 0) return Promise.resolve();
+    const wait = this.reserve(n) - this.now();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new Aborted('aborted'));
       const timer = setTimeout(() => {
