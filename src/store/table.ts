@@ -11,6 +11,12 @@
  *   ACCT#{accountId}    / AUDIT#{iso time}#{id}   append-only audit entries
  *   TOKEN#{hash}        / TOKEN                   action token (hash only), TTL
  *   SEND#{alertId}#{channel}#{recipient} / SEND   per-recipient send ledger (claim, message id)
+ *   CAMPAIGN#{id}       / CAMPAIGN                campaign definition and state (src/campaign/store.ts)
+ *   CAMPAIGN#{id}       / SHARD#{channel}#{seg}   campaign planning segment: cursor, done, counters
+ *   CAMPAIGN#{id}       / LEASE#{channel}         the worker sending a campaign's channel now
+ *   CAMPAIGNS           / {createdAt}#{id}        campaign list for the console
+ *   CAMPAIGN#{id}#L#{00..ff} / R#{channel}#{accountId}  campaign ledger, hashed over 256 partitions
+ *   CAMPAIGN#{id}#A#{seg} / {accountId}           supplied campaign audience list
  * Sparse GSIs (attribute present only on the items that belong in them):
  *   ByPhone   phoneKey  = PHONE#{e164}            customer profiles, for SMS replies
  *   ByEmail   emailKey  = EMAIL#{lowercased}      customer profiles, for email replies
