@@ -179,6 +179,16 @@ describe('SMS replies', () => {
     expect(smsTo(f.phone)).toHaveLength(10);
   });
 
+  it('a freeze whose partner event cannot be published is still committed, and the reply says so for operations', async () => {
+    const f = await newCustomer({ locale: 'en' });
+    await putSentAlert(f);
+    peers.injectFaults('eventbridge', ['5xx', '5xx', '5xx', '5xx']); // the SDK's 4 attempts
+    const r = results(await replyBySms({ from: f.phone, body: 'FREEZE' }))[0]?.result;
+    expect(r).toMatchObject({ outcome: 'FROZEN', eventPublishFailed: true });
+    expect((await getAccount(f.accountId))?.state).toBe('FROZEN');
+    expect(await listAudit(f.accountId)).toHaveLength(1);
+  });
+
   it('malformed notifications are rejected with a reason, not thrown (so not retried)', async () => {
     const f = await newCustomer();
     await putSentAlert(f);

@@ -68,6 +68,10 @@ export async function runReplies(
       ackThrottled: result.ackThrottled,
     });
     deps.metrics.addMetric(`Reply_${result.outcome}`, MetricUnit.Count, 1);
+    if (result.eventPublishFailed) {
+      deps.logger.error('state change committed but its event was not published', { id: r.replyId, alertId: result.alertId, changed: result.changed });
+      deps.metrics.addMetric('EventPublishFailed', MetricUnit.Count, 1);
+    }
     results.push({ id: r.replyId, outcome: result.outcome, result });
   }
   return results;

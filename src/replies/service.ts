@@ -65,12 +65,15 @@ export interface ReplyPorts {
    * profile) answer the alert it was sent.
    */
   alertAnsweredBy(messageId: string, channel: ReplyChannel, contact: string, since: Date): Promise<AnsweredAlert | undefined>;
-  freezeAccount(accountId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<{ changed: boolean } | { refused: string }>;
-  revokeLink(accountId: string, linkId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<{ changed: boolean } | { refused: string }>;
+  freezeAccount(accountId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<ActionOutcome>;
+  revokeLink(accountId: string, linkId: string, alertId: string, channel: ReplyChannel, at: Date): Promise<ActionOutcome>;
   accountFacts(accountId: string | undefined, linkId: string | undefined): Promise<AckFacts>;
   /** False when the acknowledgement was not sent (per-contact hourly cap reached). */
   sendAck(reply: InboundReply, customer: ReplyCustomer, kind: AckKind, facts: AckFacts): Promise<boolean>;
 }
+
+/** `eventPublished: false`: the change is committed and audited, but its partner event was not published. */
+export type ActionOutcome = { changed: boolean; eventPublished?: boolean } | { refused: string };
 
 export type ReplyOutcome =
   | 'UNKNOWN_SENDER'
@@ -96,6 +99,8 @@ export interface ReplyResult {
   ack?: AckKind;
   /** The acknowledgement was due but not sent: the contact's hourly cap was reached. */
   ackThrottled?: boolean;
+  /** A change committed whose AccountFrozen / LinkRevoked event could not be published. */
+  eventPublishFailed?: boolean;
 }
 
 export async function handleReply(reply: InboundReply, ports: ReplyPorts, opts: { tokenTtlDays: number }): Promise<ReplyResult> {
@@ -142,13 +147,15 @@ async function act(
       if (!alert) return { ...none, outcome: 'NO_RECENT_ALERT', ack: 'NO_RECENT_ALERT' };
       const accounts = alert.accountId ? [alert.accountId] : customer.accountIds;
       const changed: string[] = [];
+      let eventPublishFailed = false;
       for (const accountId of accounts) {
         const r = await ports.freezeAccount(accountId, alert.alertId, reply.channel, reply.receivedAt);
         if ('changed' in r && r.changed) changed.push(accountId);
+        if ('changed' in r && r.eventPublished === false) eventPublishFailed = true;
       }
       const facts = accounts.length === 1 ? await ports.accountFacts(accounts[0], undefined) : {};
       const kind: AckKind = changed.length > 0 ? 'FROZEN' : 'ALREADY_FROZEN';
-      return { outcome: kind, alertId: alert.alertId, changed, ack: kind, facts };
+      return { outcome: kind, alertId: alert.alertId, changed, ack: kind, facts, ...(eventPublishFailed ? { eventPublishFailed } : {}) };
     }
     case 'REVOKE': {
       if (!alert) return { ...none, outcome: 'NO_RECENT_ALERT', ack: 'NO_RECENT_ALERT' };
@@ -157,7 +164,14 @@ async function act(
       if ('refused' in r) return { ...none, outcome: 'NO_LINK', alertId: alert.alertId, ack: 'NO_LINK' };
       const facts = await ports.accountFacts(alert.accountId, alert.linkId);
       const kind: AckKind = r.changed ? 'REVOKED' : 'ALREADY_REVOKED';
-      return { outcome: kind, alertId: alert.alertId, changed: r.changed ? [alert.linkId] : [], ack: kind, facts };
+      return {
+        outcome: kind,
+        alertId: alert.alertId,
+        changed: r.changed ? [alert.linkId] : [],
+        ack: kind,
+        facts,
+        ...(r.eventPublished === false ? { eventPublishFailed: true } : {}),
+      };
     }
     default:
       return { ...none, outcome: 'IGNORED' };
