@@ -151,6 +151,7 @@ async function publishAfterCommit(events: AlertingEvent[]): Promise<boolean> {
   }
 }
 
+/** The account as we read it: if anything changed it since, the transaction fails and we decide again. */
 function accountCondition(a: AccountRecord): Pick<NonNullable<TransactItem['Update']>, 'ConditionExpression' | 'ExpressionAttributeNames'> & { values: Record<string, unknown> } {
   return {
     ConditionExpression: '#s = :old AND version = :v',
