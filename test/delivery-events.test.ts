@@ -78,6 +78,19 @@ describe('delivery events', () => {
     expect((await getSend(alertId, 'SMS', recipientRef('SMS', f.phone)))?.state).toBe('SENT');
   });
 
+  it('EventBridge down while handling a bounce: the invocation fails and its retry does everything, nothing lost', async () => {
+    const f = await newCustomer({ locale: 'en' });
+    const { alertId, emailMessageId } = await putSentAlert(f, { channels: ['EMAIL'] });
+    const bounce = sesEvent('Bounce', { messageId: emailMessageId, to: f.email, tags: tags(alertId, f) });
+    peers.injectFaults('eventbridge', ['5xx', '5xx', '5xx', '5xx']); // the SDK's 4 attempts
+    await expect(invoke('delivery', bounce)).rejects.toThrow();
+    const r = first(await invoke('delivery', bounce));
+    expect(r).toMatchObject({ kind: 'APPLIED', contactNeedsFixing: true, fallback: [{ channel: 'SMS', result: 'SENT' }] });
+    expect(published('ContactNeedsFixing', f.customerId)).toHaveLength(1);
+    expect((await getCustomer(f.customerId, true))?.suppressedEmail).toBe(true);
+    expect(peers.smsMessages().filter((m) => m.phoneNumber === f.phone)).toHaveLength(1);
+  });
+
   it('a blocked SMS falls back to email; a handset block is a contact problem', async () => {
     const f = await newCustomer({ locale: 'en' });
     const { alertId, smsMessageId } = await putSentAlert(f, { channels: ['SMS'] });

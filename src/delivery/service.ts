@@ -36,8 +36,9 @@ import { z } from 'zod';
 import { AlertSent, type AlertingEvent, type AlertChannel } from '../../events/alerting.ts';
 import { SesEventRecord, SmsDeliveryEvent } from '../../events/aws-notifications.ts';
 import { EventBridgeEnvelope } from '../../events/core.ts';
-import { decideDelivery, sesOutcomes, smsOutcome, type AlertDeliveryView, type DeliveryOutcome, type DeliveryStatus } from '../domain/delivery.ts';
+import { decideDelivery, isFailed, sesOutcomes, smsOutcome, type AlertDeliveryView, type DeliveryOutcome, type DeliveryStatus } from '../domain/delivery.ts';
 import type { AlertOwner } from '../store/table.ts';
+import { normaliseAddress } from '../domain/alert-decision.ts';
 import type { AlertRecord } from '../store/alerts.ts';
 import type { CustomerRecord } from '../store/types.ts';
 import type { FallbackResult } from './fallback.ts';
@@ -146,31 +147,38 @@ export async function handleProviderEvent(
 
   let updated = 0;
   let contactNeedsFixing = false;
-  const customer = await ports.getCustomer(ref.owner.customerId);
+  const [customer, before] = await Promise.all([ports.getCustomer(ref.owner.customerId), ports.findAlert(ref.owner, ref.alertId)]);
   for (const o of outcomes) {
+    // Operations are told BEFORE the status moves, so a failure in between is retried (at least
+    // once) instead of lost: a redelivered event finds the status moved / the address suppressed.
+    if (o.contactProblem && customer && before) contactNeedsFixing = (await contactProblem(o, customer, before, ports, now)) || contactNeedsFixing;
     const r = await ports.recordDeliveryStatus(ref, o, messageId);
     if (r === 'NOT_FOUND') {
       if (now.getTime() - eventAt.getTime() < UNKNOWN_RETRY_WINDOW_MS) throw new NotYetKnownError(`alert ${ref.alertId} does not record this message yet`);
       continue;
     }
-    if (r !== 'UPDATED') continue;
-    updated++;
-    if (o.contactProblem && customer) contactNeedsFixing = (await contactProblem(o, customer, ports, now)) || contactNeedsFixing;
+    if (r === 'UPDATED') updated++;
   }
   const decided = await decide(ref.owner, ref.alertId, ports, cfg, now);
   return { kind: 'APPLIED', alertId: ref.alertId, updated, contactNeedsFixing, ...decided };
 }
 
-/** Suppress a hard-bounced / complained address still on file, and tell operations once. */
-async function contactProblem(o: DeliveryOutcome, customer: CustomerRecord, ports: DeliveryPorts, now: Date): Promise<boolean> {
+/**
+ * Hard bounce / complaint of the address on file: tell operations, then suppress it. Handset
+ * block or invalid number on file: tell operations, once per message (its status not final yet).
+ */
+async function contactProblem(o: DeliveryOutcome, customer: CustomerRecord, alert: AlertRecord, ports: DeliveryPorts, now: Date): Promise<boolean> {
   if (!o.contactProblem) return false;
+  const message = Object.values(alert.deliveries ?? {}).find((d) => d.channel === o.channel && normaliseAddress(o.channel, d.recipient) === o.recipient);
+  if (!message) return false;
   if (o.channel === 'EMAIL') {
-    const suppressed = await ports.suppressEmail(customer.customerId, o.recipient, o.contactProblem, now);
-    if (!suppressed) return false;
-  } else if (customer.phone !== o.recipient) {
+    // A contact change alert also went to the OLD address: its bounce must not silence the new one.
+    if (customer.suppressedEmail || !customer.email || normaliseAddress('EMAIL', customer.email) !== o.recipient) return false;
+  } else if (customer.phone !== o.recipient || isFailed(message.status === 'PENDING' ? undefined : message.status)) {
     return false;
   }
   await ports.publish([{ detailType: 'ContactNeedsFixing', detail: { customerId: customer.customerId, channel: o.channel, reason: o.contactProblem, at: now.toISOString() } }]);
+  if (o.channel === 'EMAIL') await ports.suppressEmail(customer.customerId, o.recipient, o.contactProblem, now);
   return true;
 }
 
