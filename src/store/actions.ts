@@ -2,15 +2,15 @@
  * The protective actions (freeze, revoke, confirm) and the operations-only unfreeze, each one
  * DynamoDB transaction: the state change conditioned on the state and version just read, the
  * token's use (conditional: that action not used yet, token unexpired and for this account) when
- * the change came from an action link, and the audit entry. Events for partners are published
- * after the commit.
+ * the change came from an action link, the audit entry, and the partner event in an outbox item.
+ * The event is published after the commit (see the outbox below: none is lost if that fails).
  *
  * A lost race (another request changed the item between our read and our write) re-reads and
  * decides again, so two concurrent freezes make one change and one audit entry, and the second
  * sees "already frozen".
  */
 import { randomUUID } from 'node:crypto';
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Actor, AlertingEvent } from '../../events/alerting.ts';
 import { publishEvents } from '../adapters/publisher.ts';
 import { confirmTransition, freezeTransition, revokeTransition, unfreezeTransition } from '../domain/account.ts';
@@ -19,7 +19,7 @@ import { getAccount } from './customers.ts';
 import { db, isConditionFailure, tableName } from './db.ts';
 import { getLink } from './links.ts';
 import { findAlert } from './alerts.ts';
-import { key } from './table.ts';
+import { key, TTL_ATTRIBUTE } from './table.ts';
 import type { AccountRecord, AuditEntry, LinkRecord } from './types.ts';
 
 export interface ActionContext {
@@ -141,14 +141,106 @@ async function transact(items: TransactItem[]): Promise<boolean> {
   }
 }
 
-async function publishAfterCommit(events: AlertingEvent[]): Promise<boolean> {
+// --- Outbox: no partner event is lost when EventBridge fails after the commit -----------------
+//
+// OUTBOX#{shard} / {at}#{id}: the event of a state change, written in the change's transaction and
+// deleted once published. If publishing fails (or the function dies in between), the item stays;
+// a later successful publish from any container (at most once a minute per container) publishes
+// what is older than a minute. Delivery is at least once, as EventBridge's own is: a partner
+// keys its cut-off on (accountId, linkId, at). Items expire after 14 days whatever happens.
+
+const OUTBOX_SHARDS = 4;
+const OUTBOX_TTL_SECONDS = 14 * 86_400;
+const OUTBOX_SWEEP_EVERY_MS = 60_000;
+const OUTBOX_CLAIM_STALE_MS = 60_000;
+
+interface Outboxed {
+  event: AlertingEvent;
+  key: { pk: string; sk: string };
+}
+
+function outboxed(event: AlertingEvent, at: string): Outboxed {
+  const id = randomUUID();
+  return { event, key: { pk: `OUTBOX#${parseInt(id.slice(0, 2), 16) % OUTBOX_SHARDS}`, sk: `${at}#${id}` } };
+}
+
+function outboxPut(o: Outboxed): TransactItem {
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: { ...o.key, detailType: o.event.detailType, detail: o.event.detail, [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + OUTBOX_TTL_SECONDS },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+let lastSweep = 0;
+
+/** Publishes a committed change's event and clears its outbox item; false when it stays pending. */
+async function publishAfterCommit(o: Outboxed): Promise<boolean> {
   try {
-    await publishEvents(events);
-    return true;
+    await publishEvents([o.event]);
   } catch {
-    // The change is committed and audited; the caller logs and counts the missed event.
+    // Committed and audited; the outbox keeps the event and the caller logs and counts the miss.
     return false;
   }
+  await db()
+    .send(new DeleteCommand({ TableName: tableName(), Key: o.key }))
+    .catch(() => undefined);
+  if (Date.now() - lastSweep >= OUTBOX_SWEEP_EVERY_MS) {
+    lastSweep = Date.now();
+    // Bounded: a customer's request does not wait for a whole backlog.
+    await republishPendingEvents({ max: 25 }).catch(() => undefined);
+  }
+  return true;
+}
+
+/**
+ * Publishes the outbox items older than `olderThanMs` (their first attempt failed or died), each
+ * claimed first so that two containers do not publish the same one at once. Returns how many.
+ */
+export async function republishPendingEvents(opts: { olderThanMs?: number; now?: Date; max?: number } = {}): Promise<number> {
+  const now = opts.now ?? new Date();
+  const max = opts.max ?? Number.POSITIVE_INFINITY;
+  const before = new Date(now.getTime() - (opts.olderThanMs ?? OUTBOX_SWEEP_EVERY_MS)).toISOString();
+  let published = 0;
+  for (let shard = 0; shard < OUTBOX_SHARDS; shard++) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await db().send(
+        new QueryCommand({
+          TableName: tableName(),
+          KeyConditionExpression: 'pk = :pk AND sk < :before',
+          ExpressionAttributeValues: { ':pk': `OUTBOX#${shard}`, ':before': before },
+          ExclusiveStartKey: start,
+          Limit: 100,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (published >= max) return published;
+        const k = { pk: String(item.pk), sk: String(item.sk) };
+        try {
+          await db().send(
+            new UpdateCommand({
+              TableName: tableName(),
+              Key: k,
+              UpdateExpression: 'SET claimedAt = :now',
+              ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(claimedAt) OR claimedAt < :stale)',
+              ExpressionAttributeValues: { ':now': now.toISOString(), ':stale': new Date(now.getTime() - OUTBOX_CLAIM_STALE_MS).toISOString() },
+            }),
+          );
+        } catch (e) {
+          if (isConditionFailure(e)) continue;
+          throw e;
+        }
+        await publishEvents([{ detailType: item.detailType, detail: item.detail } as AlertingEvent]);
+        await db().send(new DeleteCommand({ TableName: tableName(), Key: k }));
+        published++;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+  return published;
 }
 
 /** The account as we read it: if anything changed it since, the transaction fails and we decide again. */
@@ -191,6 +283,7 @@ export async function freezeAccount(accountId: string, ctx: ActionContext): Prom
     }
     if (t.kind !== 'CHANGE') throw new ActionRefusedError('CONFLICT');
     const cond = accountCondition(account);
+    const event = outboxed({ detailType: 'AccountFrozen', detail: { accountId, at, actor: ctx.actor, ...(ctx.alertId ? { alertId: ctx.alertId } : {}) } }, at);
     const ok = await transact([
       {
         Update: {
@@ -204,11 +297,10 @@ export async function freezeAccount(accountId: string, ctx: ActionContext): Prom
       },
       ...tokenItems,
       auditFor(accountId, ctx, at, 'freezeAccount', `ACCOUNT#${accountId}`, t.from, t.to),
+      outboxPut(event),
     ]);
     if (!ok) continue;
-    const eventPublished = await publishAfterCommit([
-      { detailType: 'AccountFrozen', detail: { accountId, at, actor: ctx.actor, ...(ctx.alertId ? { alertId: ctx.alertId } : {}) } },
-    ]);
+    const eventPublished = await publishAfterCommit(event);
     return { changed: true, eventPublished };
   }
   throw new ActionRefusedError('CONFLICT');
@@ -269,6 +361,8 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
         ? // Leaving the sparse Audience index: a revoked link gets no campaign messages.
           'SET #s = :new, version = :next, updatedAt = :at, revokedAt = :at REMOVE audiencePk, audienceSk'
         : 'SET #s = :new, version = :next, updatedAt = :at, confirmedAt = :at';
+    const detail = { accountId, at, actor: ctx.actor, linkId, providerId: link.providerId, ...(ctx.alertId ? { alertId: ctx.alertId } : {}) };
+    const event = outboxed(verb === 'revokeLink' ? { detailType: 'LinkRevoked', detail } : { detailType: 'LinkConfirmed', detail }, at);
     const ok = await transact([
       ...accountCheck,
       {
@@ -283,12 +377,10 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
       },
       ...tokenItems,
       auditFor(accountId, ctx, at, verb, `LINK#${linkId}`, t.from, t.to),
+      outboxPut(event),
     ]);
     if (!ok) continue;
-    const detail = { accountId, at, actor: ctx.actor, linkId, providerId: link.providerId, ...(ctx.alertId ? { alertId: ctx.alertId } : {}) };
-    const eventPublished = await publishAfterCommit([
-      verb === 'revokeLink' ? { detailType: 'LinkRevoked', detail } : { detailType: 'LinkConfirmed', detail },
-    ]);
+    const eventPublished = await publishAfterCommit(event);
     return { changed: true, eventPublished };
   }
   throw new ActionRefusedError('CONFLICT');
@@ -422,6 +514,10 @@ export async function approveUnfreeze(
     const t = unfreezeTransition(account.state);
     if (t.kind !== 'CHANGE') throw new ActionRefusedError('ACCOUNT_NOT_FROZEN');
     const cond = accountCondition(account);
+    const event = outboxed(
+      { detailType: 'AccountUnfrozen', detail: { accountId, at, actor: 'OPERATOR', operatorId: req.approverId, verificationRef: request.verificationRef } },
+      at,
+    );
     const ok = await transact([
       {
         Update: {
@@ -455,14 +551,10 @@ export async function approveUnfreeze(
         oldState: t.from,
         newState: t.to,
       }) as TransactItem,
+      outboxPut(event),
     ]);
     if (!ok) continue;
-    const eventPublished = await publishAfterCommit([
-      {
-        detailType: 'AccountUnfrozen',
-        detail: { accountId, at, actor: 'OPERATOR', operatorId: req.approverId, verificationRef: request.verificationRef },
-      },
-    ]);
+    const eventPublished = await publishAfterCommit(event);
     return { changed: true, eventPublished, request: { ...request, status: 'APPROVED', approvedBy: req.approverId, approvedAt: at } };
   }
   throw new ActionRefusedError('CONFLICT');
