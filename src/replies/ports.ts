@@ -5,6 +5,7 @@ import { getLink } from '../store/links.ts';
 import { ActionRefusedError, freezeAccount, revokeLink } from '../store/actions.ts';
 import { recentAlertsOf, revocableLinkOf } from '../delivery/alert-items.ts';
 import { normaliseAddress } from '../domain/alert-decision.ts';
+import { isFailed } from '../domain/delivery.ts';
 import { findAlert } from '../store/alerts.ts';
 import { findMessage } from '../delivery/store.ts';
 import { ackEmail, ackSms } from './acknowledgements.ts';
@@ -36,9 +37,9 @@ export function replyPorts(): ReplyPorts {
         const c = await getCustomer(customerId, true);
         if (!c) continue;
         for (const a of await recentAlertsOf(c, since)) {
-          // Only an alert whose message on this channel went to this very contact can be answered from it.
+          // Only an alert whose message on this channel reached (or may have reached) this very contact can be answered from it.
           const ours = Object.values(a.deliveries ?? {}).filter(
-            (d) => d.channel === channel && d.status !== 'PENDING' && normaliseAddress(channel, d.recipient) === contact,
+            (d) => d.channel === channel && d.status !== 'PENDING' && !isFailed(d.status) && normaliseAddress(channel, d.recipient) === contact,
           );
           if (ours.length === 0) continue;
           const linkId = revocableLinkOf(a);
