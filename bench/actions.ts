@@ -4,8 +4,9 @@
  * connections, beside the floor of a bare strongly consistent GetItem at the same concurrency.
  *
  *   POST /a/{token}     a real freeze each time: a fresh account and token per request
- *                       (token lookup, account/customer/alert reads, one 3-item transaction,
- *                       the AccountFrozen PutEvents to the local EventBridge)
+ *                       (token lookup, account/customer reads, one 4-item transaction: account,
+ *                       token use, audit, outbox; the AccountFrozen PutEvents to the local
+ *                       EventBridge, then the outbox item's delete)
  *   POST /v1/authorize  an ALLOW on an active account (one consistent GetItem), and through a
  *                       link (two, in parallel)
  *
@@ -261,7 +262,7 @@ export async function run(): Promise<BenchSection[]> {
       });
     };
     // Second floor, for the freeze: the bare transaction it commits (account update conditioned on
-    // state and version, token use, audit put) on accounts of the same pool shape, no HTTP.
+    // state and version, token use, audit put, outbox put) on accounts of the same pool shape, no HTTP.
     const txPool = await seedFreezePool(Math.max(2000, Math.round(SECONDS * 400)), 'tx');
     let txUsed = 0;
     const bareFreezeTx = () => {
@@ -293,6 +294,7 @@ export async function run(): Promise<BenchSection[]> {
                 },
               },
               { Put: { TableName: TABLE, Item: { ...key.audit(`bench-tx-${n}`, at, `e-${n}`), action: 'freezeAccount' }, ConditionExpression: 'attribute_not_exists(pk)' } },
+              { Put: { TableName: TABLE, Item: { pk: `BENCHOUTBOX#${n % 4}`, sk: `${at}#${n}`, detailType: 'AccountFrozen' }, ConditionExpression: 'attribute_not_exists(pk)' } },
             ],
           }),
         )
@@ -324,12 +326,12 @@ export async function run(): Promise<BenchSection[]> {
           row('floor: consistent GetItem (SDK, no HTTP)', floor, undefined),
           row('POST /v1/authorize (ALLOW, no link: 1 consistent read)', authPlain, floor),
           row('POST /v1/authorize (ALLOW via a PENDING link: 2 consistent reads)', authLink, floor),
-          row('POST /a/{token} freeze (token get, 3 reads, get + 3-item transaction, PutEvents)', freezes, floor),
+          row('POST /a/{token} freeze (token get, 3 reads, get + 4-item transaction, PutEvents, outbox delete)', freezes, floor),
         ],
         notes: [
           'Each freeze is a real state change on a fresh account with its own token (seeded beforehand), so every request commits a transaction and publishes AccountFrozen to the local EventBridge.',
           'The authorise requests are authenticated by the local x-api-key check (IAM/SigV4 in AWS) and answered ALLOW; errors count non-200 or unexpected answers.',
-          `Freeze against its own floor, the bare 3-item TransactWriteItems it commits (SDK, no HTTP): ${fmt(txFloor.requests / txFloor.seconds, 0)} tx/s, p50 ${fmt(percentile(txFloor.latencies, 50), 1)} ms, p99 ${fmt(percentile(txFloor.latencies, 99), 1)} ms; ` +
+          `Freeze against its own floor, the bare 4-item TransactWriteItems it commits (SDK, no HTTP): ${fmt(txFloor.requests / txFloor.seconds, 0)} tx/s, p50 ${fmt(percentile(txFloor.latencies, 50), 1)} ms, p99 ${fmt(percentile(txFloor.latencies, 99), 1)} ms; ` +
             `freeze throughput is ${fmt(txFloor.requests / txFloor.seconds / (freezes.requests / freezes.seconds), 1)}× below it and its p50 ${fmt(percentile(freezes.latencies, 50) / percentile(txFloor.latencies, 50), 1)}× above it.`,
           ...(poolRanOut ? ['A freeze pool ran out before the time was up: that row covers fewer seconds.'] : []),
           ...(errorSamples.length ? [`First errors: ${errorSamples.join('; ')}.`] : []),
