@@ -326,7 +326,7 @@ export async function run(): Promise<BenchSection[]> {
           row('floor: consistent GetItem (SDK, no HTTP)', floor, undefined),
           row('POST /v1/authorize (ALLOW, no link: 1 consistent read)', authPlain, floor),
           row('POST /v1/authorize (ALLOW via a PENDING link: 2 consistent reads)', authLink, floor),
-          row('POST /a/{token} freeze (token get, 3 reads, get + 4-item transaction, PutEvents, outbox delete)', freezes, floor),
+          row('POST /a/{token} freeze (token + 3 gets, 4-item transaction, PutEvents + overview counter, outbox delete)', freezes, floor),
         ],
         notes: [
           'Each freeze is a real state change on a fresh account with its own token (seeded beforehand), so every request commits a transaction and publishes AccountFrozen to the local EventBridge.',
