@@ -169,6 +169,9 @@ async function drive(evs: Ev[], invoke: (batch: Ev[]) => Promise<number>): Promi
         failures += await invoke(b);
         const ms = performance.now() - s;
         for (let k = 0; k < b.length; k++) perEvent.push(ms);
+        if (process.env.BENCH_PROGRESS && perEvent.length % 500 < b.length) {
+          process.stderr.write(`  ${perEvent.length} events, ${((perEvent.length / (performance.now() - t0)) * 1000).toFixed(0)}/s so far\n`);
+        }
       }
     }),
   );
