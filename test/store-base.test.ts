@@ -53,3 +53,33 @@ describe('store against DynamoDB Local', () => {
     expect((await getLink('acct-0001', 'lnk-1'))?.state).toBe('PENDING');
   });
 });
+
+describe('profile updates keep what other modules recorded', () => {
+  beforeAll(async () => {
+    await setupTestEnv();
+  });
+
+  it('keeps an email suppression while the address is unchanged, and lifts it when the address changes', async () => {
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { awsClients } = await import('../src/adapters/clients.ts');
+    const { key } = await import('../src/store/table.ts');
+    await upsertCustomerProfile(profile);
+    await awsClients().doc.send(
+      new UpdateCommand({ TableName: process.env.TABLE_NAME, Key: key.customer(profile.customerId), UpdateExpression: 'SET suppressedEmail = :t', ExpressionAttributeValues: { ':t': true } }),
+    );
+    expect(await upsertCustomerProfile({ ...profile, occurredAt: '2026-11-24T10:00:00+09:00', locale: 'en' })).toBe(true);
+    expect(await getCustomer(profile.customerId, true)).toMatchObject({ locale: 'en', suppressedEmail: true });
+    expect(await upsertCustomerProfile({ ...profile, occurredAt: '2026-11-24T11:00:00+09:00', email: 'new@example.jp' })).toBe(true);
+    const c = await getCustomer(profile.customerId, true);
+    expect(c?.suppressedEmail).toBeUndefined();
+    expect(await findCustomersByEmail('new@example.jp')).toEqual(['cust-0001']);
+    expect(await findCustomersByEmail('hanako.yamada@example.jp')).toEqual([]);
+  });
+
+  it('removes a contact the profile no longer has, and the reverse lookup with it', async () => {
+    const { phone: _p, ...noPhone } = profile;
+    expect(await upsertCustomerProfile({ ...noPhone, occurredAt: '2026-11-24T12:00:00+09:00' })).toBe(true);
+    expect((await getCustomer(profile.customerId, true))?.phone).toBeUndefined();
+    expect(await findCustomersByPhone('+819012345678')).toEqual([]);
+  });
+});

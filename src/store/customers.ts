@@ -13,57 +13,82 @@ function strip<T extends Record<string, unknown>>(item: Record<string, unknown> 
 
 /**
  * Applies a profile event. An older event than the one applied (out-of-order delivery) changes
- * nothing; accounts are created ACTIVE once and never have their state touched here.
- * Returns false when the event was stale.
+ * nothing; accounts are created ACTIVE once and never have their state touched here. Attributes
+ * other modules keep on the profile (suppression after bounces, counters) survive, except that a
+ * suppression is lifted when its address or number changes. Returns false when the event was stale.
  */
 export async function upsertCustomerProfile(p: CustomerProfileUpserted, now = new Date()): Promise<boolean> {
-  const updatedAt = now.toISOString();
-  const customer: CustomerRecord = {
+  for (let attempt = 0; ; attempt++) {
+    const current = await getCustomer(p.customerId, true);
+    if (current && current.profileOccurredAt > p.occurredAt) return false;
+    try {
+      await db().send(new TransactWriteCommand({ TransactItems: profileWrites(p, current, now.toISOString()) }));
+      return true;
+    } catch (e) {
+      // Another profile event landed between the read and the write: read again and re-decide.
+      if (isConditionFailure(e) && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+function profileWrites(p: CustomerProfileUpserted, current: CustomerRecord | undefined, updatedAt: string) {
+  const set: Record<string, unknown> = {
     customerId: p.customerId,
-    ...(p.displayName ? { displayName: p.displayName } : {}),
-    ...(p.email ? { email: p.email } : {}),
-    ...(p.phone ? { phone: p.phone } : {}),
     locale: p.locale,
     accountIds: p.accounts.map((a) => a.accountId),
     preferences: p.preferences,
     profileOccurredAt: p.occurredAt,
     updatedAt,
+    displayName: p.displayName,
+    email: p.email,
+    phone: p.phone,
+    phoneKey: p.phone ? key.phoneIndex(p.phone) : undefined,
+    emailKey: p.email ? key.emailIndex(p.email) : undefined,
   };
-  try {
-    await db().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tableName(),
-              Item: {
-                ...key.customer(p.customerId),
-                ...customer,
-                ...(p.phone ? { phoneKey: key.phoneIndex(p.phone) } : {}),
-                ...(p.email ? { emailKey: key.emailIndex(p.email) } : {}),
-              },
-              ConditionExpression: 'attribute_not_exists(pk) OR profileOccurredAt <= :t',
-              ExpressionAttributeValues: { ':t': p.occurredAt },
-            },
-          },
-          ...p.accounts.map((a) => ({
-            Update: {
-              TableName: tableName(),
-              Key: key.account(a.accountId),
-              UpdateExpression:
-                'SET accountId = :a, customerId = :c, last4 = :l, updatedAt = :u, #s = if_not_exists(#s, :active), version = if_not_exists(version, :zero)',
-              ExpressionAttributeNames: { '#s': 'state' },
-              ExpressionAttributeValues: { ':a': a.accountId, ':c': p.customerId, ':l': a.last4, ':u': updatedAt, ':active': 'ACTIVE', ':zero': 0 },
-            },
-          })),
-        ],
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (isConditionFailure(e)) return false;
-    throw e;
+  const remove = Object.keys(set).filter((k) => set[k] === undefined);
+  if (current?.email !== p.email) remove.push('suppressedEmail', 'suppressedEmailAt', 'suppressedEmailReason');
+  if (current?.phone !== p.phone) remove.push('suppressedPhone', 'suppressedPhoneAt', 'suppressedPhoneReason');
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets = Object.entries(set)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v], i) => {
+      names[`#s${i}`] = k;
+      values[`:s${i}`] = v;
+      return `#s${i} = :s${i}`;
+    });
+  const removes = remove.map((k, i) => {
+    names[`#r${i}`] = k;
+    return `#r${i}`;
+  });
+  if (current) {
+    names['#t'] = 'profileOccurredAt';
+    values[':prevT'] = current.profileOccurredAt;
   }
+  return [
+    {
+      Update: {
+        TableName: tableName(),
+        Key: key.customer(p.customerId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        // Optimistic: nothing else applied a profile since the read that decided the removals.
+        ConditionExpression: current ? '#t = :prevT' : 'attribute_not_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    },
+    ...p.accounts.map((a) => ({
+      Update: {
+        TableName: tableName(),
+        Key: key.account(a.accountId),
+        UpdateExpression:
+          'SET accountId = :a, customerId = :c, last4 = :l, updatedAt = :u, #s = if_not_exists(#s, :active), version = if_not_exists(version, :zero)',
+        ExpressionAttributeNames: { '#s': 'state' },
+        ExpressionAttributeValues: { ':a': a.accountId, ':c': p.customerId, ':l': a.last4, ':u': updatedAt, ':active': 'ACTIVE', ':zero': 0 },
+      },
+    })),
+  ];
 }
 
 export async function getCustomer(customerId: string, consistent = false): Promise<CustomerRecord | undefined> {

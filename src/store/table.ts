@@ -17,6 +17,15 @@
  *   CAMPAIGNS           / {createdAt}#{id}        campaign list for the console
  *   CAMPAIGN#{id}#L#{00..ff} / R#{channel}#{accountId}  campaign ledger, hashed over 256 partitions
  *   CAMPAIGN#{id}#A#{seg} / {accountId}           supplied campaign audience list
+ *   ACCT#{accountId}    / UNFREEZE#{requestId}    two-person unfreeze request (src/store/actions.ts), TTL
+ *   OUTBOX#{0-3}        / {time}#{id}             partner events committed with a change, until published
+ *   MSGID#{messageId}   / MSGID                   provider message id -> alert (src/delivery/store.ts)
+ *   DUE#{minute}        / {alertId}               undelivered-alert deadline, swept every minute
+ *   ORPHAN#{messageId}  / ORPHAN                  delivery event parked until its AlertSent arrives
+ *   ACKRATE#{contact ref} / {hour}                reply acknowledgements sent per contact (cap)
+ *   IDEMPOTENCY#replies / {message id hash}      Powertools idempotency records of inbound replies
+ *   METRIC#M|H#{time}#{shard} / {counter}         console counters by minute/hour (src/console-data)
+ *   METRICSEEN#{key}    / SEEN                    counter de-duplication, TTL
  * Sparse GSIs (attribute present only on the items that belong in them):
  *   ByPhone   phoneKey  = PHONE#{e164}            customer profiles, for SMS replies
  *   ByEmail   emailKey  = EMAIL#{lowercased}      customer profiles, for email replies
