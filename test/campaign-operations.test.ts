@@ -20,6 +20,7 @@ import {
   startCampaign,
 } from '../src/campaign/service.ts';
 import { getCampaign, ledgerEntries } from '../src/campaign/store.ts';
+import { sesEmailSender } from '../src/campaign/senders.ts';
 import { seedAudience, seedRecipient, accountIdOf, phoneOf, emailOf } from '../src/campaign/seed.ts';
 import { CampaignError, type LedgerEntry } from '../src/campaign/types.ts';
 
@@ -180,5 +181,21 @@ describe('running campaigns', () => {
     const st = await campaignStatus(c.campaignId);
     expect(st.counters).toMatchObject({ planned: 7, sent: 6, skipped: 1 });
     await refused(loadList(c.campaignId, ['acct-00000009']), 'CONFLICT', /only while DRAFT/);
+  });
+
+  it('stops, failing no one, when the provider refuses the campaign itself (template missing), and completes once fixed', async () => {
+    await peers.clear(); // also drops the SES templates
+    const c = await createCampaign({ ...base, rates: { email: 1000 }, audience: { kind: 'list', segments: 1 } });
+    await loadList(c.campaignId, [10, 11, 12].map(accountIdOf));
+    await startCampaign(c.campaignId);
+    const broken = { ...deps, email: { ...sesEmailSender(), ensureTemplates: async () => {} } };
+    await expect(runCampaignWorker(c.campaignId, broken)).rejects.toThrow(/provider refused the campaign's sends/);
+    expect(await peers.emails()).toEqual([]);
+    const entries = await ledger(c.campaignId);
+    expect(entries.map((e) => e.status)).toEqual(['UNSENT', 'UNSENT', 'UNSENT']);
+    expect((await campaignStatus(c.campaignId)).counters).toMatchObject({ sent: 0, failed: 0 });
+    expect((await runCampaignWorker(c.campaignId, deps)).outcome).toBe('COMPLETED');
+    expect((await peers.emails()).map((m) => m.to[0]).sort()).toEqual([10, 11, 12].map(emailOf).sort());
+    expect((await campaignStatus(c.campaignId)).counters).toMatchObject({ planned: 3, sent: 3, failed: 0 });
   });
 });

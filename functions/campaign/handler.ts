@@ -61,7 +61,9 @@ export async function handleWork(record: SQSRecord, context: Pick<Context, 'getR
   logger.info('campaign worker slice finished', { campaignId: msg.campaignId, outcome: result.outcome, state: result.state ?? 'unknown' });
   if (result.outcome === 'DEADLINE') await kickWorker(c);
   else if (result.outcome === 'WINDOW') await kickWorker(c, Math.ceil((result.waitMs ?? 60_000) / 1000));
-  else if (result.outcome === 'BUSY' && (msg.busyRetries ?? 0) < MAX_BUSY_RETRIES) await kickWorker(c, Math.ceil((result.waitMs ?? 15_000) / 1000), (msg.busyRetries ?? 0) + 1);
+  // BUSY: another worker holds a channel. LOST: our lease lapsed (a slow renewal): try again
+  // after a lease, a few times, so the chain never stops while nobody is sending.
+  else if ((result.outcome === 'BUSY' || result.outcome === 'LOST') && (msg.busyRetries ?? 0) < MAX_BUSY_RETRIES) await kickWorker(c, Math.ceil((result.waitMs ?? 15_000) / 1000), (msg.busyRetries ?? 0) + 1);
 }
 
 async function work(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -469,6 +469,7 @@ class Lane {
     const outcome = (p: Pending, status: store.Outcome['status'], extra: { messageId?: string; reason?: string } = {}) =>
       outcomes.push({ campaignId: this.c.campaignId, channel: this.channel, accountId: p.accountId, attempt: p.attempt, status, ...extra });
     let ok = true;
+    let fatal: string | undefined;
     for (let round = 0; pending.length > 0; round++) {
       const results = await this.sendOnce(pending);
       const retry: Pending[] = [];
@@ -478,6 +479,10 @@ class Lane {
         const r = results[i]!;
         if (r.kind === 'accepted') outcome(p, 'SENT', { messageId: r.messageId });
         else if (r.kind === 'rejected') outcome(p, 'FAILED', { reason: r.reason });
+        else if (r.kind === 'fatal') {
+          fatal ??= r.reason;
+          outcome(p, 'UNSENT', { reason: r.reason });
+        }
         else if (r.kind === 'throttled') {
           throttled = true;
           retry.push(p);
@@ -492,6 +497,10 @@ class Lane {
       }
       if (throttled) this.bucket.throttled();
       else this.bucket.recovered();
+      if (fatal) {
+        for (const p of retry) outcome(p, 'UNSENT', { reason: 'stopped-on-fatal-error' });
+        break;
+      }
       if (retry.length === 0) break;
       this.deps.log?.('campaign send retried', { campaignId: this.c.campaignId, recipients: retry.length, round });
       await sleep(backoffMs(round), this.ctl.signal);
@@ -508,6 +517,7 @@ class Lane {
       pending = retry;
     }
     await this.st.recordOutcomes(outcomes);
+    if (fatal) throw new CampaignError('INVALID', `the provider refused the campaign's sends (${fatal}); nothing more is sent until it is fixed`);
     for (const o of outcomes) {
       const c = terminalCounter[o.status];
       if (c) counts[c]++;

@@ -18,9 +18,14 @@ import { runtimeConfig } from '../config.ts';
 import type { CampaignTemplate, TemplateData } from './templates.ts';
 import { sesTemplateName } from './templates.ts';
 
-/** accepted: the provider took it. throttled: surely not accepted, retry. unknown: may have been accepted. rejected: never will be. */
+/**
+ * accepted: the provider took it. throttled: surely not accepted, retry. unknown: may have been
+ * accepted. rejected: this message never will be. fatal: nothing will be (bad template, sender
+ * identity, permissions): the engine stops rather than fail every recipient.
+ */
 export type SendOutcome =
   | { kind: 'accepted'; messageId: string }
+  | { kind: 'fatal'; reason: string }
   | { kind: 'throttled'; reason: string }
   | { kind: 'unknown'; reason: string }
   | { kind: 'rejected'; reason: string };
@@ -50,6 +55,7 @@ function classify(e: unknown): SendOutcome {
   const status = err.$metadata?.httpStatusCode;
   const name = err.name ?? 'Error';
   if (/Throttl|TooManyRequests|LimitExceeded|SendingPaused/i.test(name) || status === 429) return { kind: 'throttled', reason: name };
+  if (status === 401 || status === 403 || /AccessDenied|Authorization|NotFound|SendingPaused|AccountSuspended|MailFromDomainNotVerified/i.test(name)) return { kind: 'fatal', reason: name };
   if (status !== undefined && status >= 400 && status < 500) return { kind: 'rejected', reason: name };
   // 5xx, timeouts, resets: the request may have been processed.
   return { kind: 'unknown', reason: name };
@@ -108,7 +114,9 @@ export function sesEmailSender(client = new SESv2Client({ maxAttempts: 1 })): Em
         return entries.map((_, i) => entryOutcome(results[i]));
       } catch (e) {
         const o = classify(e);
-        return entries.map(() => o);
+        // A whole SendBulkEmail refused for its content (not for one address) fails every batch alike.
+        const whole: SendOutcome = o.kind === 'rejected' ? { kind: 'fatal', reason: o.reason } : o;
+        return entries.map(() => whole);
       }
     },
   };
