@@ -5,7 +5,8 @@
  *     /a/*, AWS managed rule groups) and security headers; optional custom domain;
  *   - iam: /v1/authorize, SigV4-signed by the core bank through a role it assumes (called on the
  *     API's own endpoint, since CloudFront would change the Host the signature covers);
- *   - operator: the operations API, Cognito JWT (MFA required, threat protection enforced).
+ *   - operator: the operations API, Cognito JWT (MFA required, threat protection enforced), and
+ *     the operations console's static files (S3 via origin access control) under /console/*.
  * Stage throttling bounds every route, including callers that skip CloudFront.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -20,8 +21,12 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { httpRoutes as defaultHttpRoutes, type FunctionName, type HttpRoute } from '../src/routing.ts';
+import { REPO_ROOT } from './bundling.ts';
 import type { Foundation } from './foundation.ts';
 import { acknowledge } from './nag.ts';
 
@@ -31,6 +36,34 @@ export interface ActionsApiProps {
   /** ARN of the CLOUDFRONT-scope WebACL (created in us-east-1 by the edge stack). */
   readonly webAclArn: string;
   readonly httpRoutes?: readonly HttpRoute[];
+}
+
+const CONSOLE_DIR = resolve(REPO_ROOT, 'console');
+
+/**
+ * CDK's BucketDeployment runs a CDK-provided function (one per stack) that copies the asset into
+ * the bucket at deploy time; its findings are about CDK's helper, acknowledged on it alone.
+ */
+function acknowledgeBucketDeployment(stack: Stack, bucket: s3.Bucket): void {
+  const helper = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+  if (!helper) throw new Error('BucketDeployment helper function not found');
+  const why = "CDK's BucketDeployment helper (copies the console files into their bucket at deploy time; no customer data)";
+  acknowledge(helper, 'AwsSolutions-L1', `${why}: its runtime is chosen and updated by aws-cdk-lib.`);
+  const role = helper.node.findChild('ServiceRole');
+  acknowledge(
+    role,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    `${why}: the managed policy only lets it write its own logs.`,
+  );
+  const policy = role.node.findChild('DefaultPolicy');
+  const bucketId = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+  const ids = [
+    ...['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map((a) => `AwsSolutions-IAM5[Action::${a}]`),
+    `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+    // The bootstrap asset bucket, with the partition literal (cdk.json's feature flag) or a token.
+    ...['aws', '<AWS::Partition>'].map((p) => `AwsSolutions-IAM5[Resource::arn:${p}:s3:::cdk-hnb659fds-assets-${stack.account}-${stack.region}/*]`),
+  ];
+  for (const id of ids) acknowledge(policy, id, `${why}: CDK's grants, limited to the console bucket and the CDK asset bucket.`);
 }
 
 /** Operator groups in the user pool; the ops function reads them from the JWT's cognito:groups. */
@@ -77,16 +110,6 @@ export class ActionsApi extends Construct {
     for (const group of OPERATOR_GROUPS) {
       new cognito.CfnUserPoolGroup(this, `Group-${group}`, { userPoolId: this.userPool.userPoolId, groupName: group });
     }
-    this.userPoolClient = this.userPool.addClient('Console', {
-      authFlows: { userSrp: true },
-      generateSecret: false,
-      preventUserExistenceErrors: true,
-      accessTokenValidity: Duration.minutes(60),
-      idTokenValidity: Duration.minutes(60),
-      refreshTokenValidity: Duration.hours(12),
-      enableTokenRevocation: true,
-    });
-
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: cfg.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -120,52 +143,6 @@ export class ActionsApi extends Construct {
         ),
       },
     });
-
-    const iamAuthorizer = new HttpIamAuthorizer();
-    const operatorAuthorizer = new HttpUserPoolAuthorizer('Operators', this.userPool, { userPoolClients: [this.userPoolClient] });
-    this.coreBankInvokerRole = new iam.Role(this, 'CoreBankInvoker', {
-      assumedBy: new iam.CompositePrincipal(...[...new Set(cfg.coreBank.accountIds)].map((a) => new iam.AccountPrincipal(a))),
-      description: 'Assumed by the core bank to call the iam routes (debit authorisation) with SigV4',
-      maxSessionDuration: Duration.hours(1),
-    });
-
-    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
-    for (const route of props.httpRoutes ?? defaultHttpRoutes) {
-      const fn = props.functionFor(route.target);
-      if (!fn) continue;
-      let integration = integrations.get(route.target);
-      if (!integration) {
-        integration = new HttpLambdaIntegration(`${route.target}Integration`, fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
-        integrations.set(route.target, integration);
-      }
-      const authorizer =
-        route.auth === 'iam' ? iamAuthorizer : route.auth === 'operator' ? operatorAuthorizer : new apigw.HttpNoneAuthorizer();
-      const added = this.api.addRoutes({
-        path: route.path,
-        methods: [apigw.HttpMethod[route.method]],
-        integration,
-        authorizer,
-      });
-      this.routes.set(`${route.method} ${route.path}`, added);
-      for (const r of added) {
-        if (route.auth === 'iam') {
-          // The exact stage, method and path: no stage wildcard.
-          this.coreBankInvokerRole.addToPrincipalPolicy(
-            new iam.PolicyStatement({
-              actions: ['execute-api:Invoke'],
-              resources: [stack.formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `$default/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}` })],
-            }),
-          );
-        }
-        if (route.auth === 'public') {
-          acknowledge(
-            r,
-            'AwsSolutions-APIG4',
-            'Customer action page: the caller is authorised by the single-use, expiring 128-bit action token in the path (only its hash is stored); GET never changes state; the WAF rate-limits /a/*.',
-          );
-        }
-      }
-    }
 
     // CloudFront in front of the HTTP API: the WAF can attach to CloudFront, not to an HTTP API.
     const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
@@ -227,7 +204,139 @@ export class ActionsApi extends Construct {
       );
     }
 
-    this.actionBaseUrl = `https://${custom ? custom.domainName : this.distribution.distributionDomainName}/a/`;
+    const host = custom ? custom.domainName : this.distribution.distributionDomainName;
+
+    // The operations console: static files in a private bucket behind the same distribution
+    // (origin access control) under /console/*, so it shares an origin with /ops/* (no CORS).
+    // Operators sign in through the Cognito hosted UI (authorization code + PKCE).
+    const domainPrefix = `${cfg.namePrefix.toLowerCase()}-ops-${cfg.account}`.slice(0, 63);
+    this.userPool.addDomain('HostedUi', { cognitoDomain: { domainPrefix } });
+    const cognitoDomain = `https://${domainPrefix}.auth.${stack.region}.amazoncognito.com`;
+    const consoleUrl = `https://${host}/console/`;
+    this.userPoolClient = this.userPool.addClient('Console', {
+      authFlows: { userSrp: true },
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [cognito.OAuthScope.OPENID],
+        callbackUrls: [consoleUrl],
+        logoutUrls: [consoleUrl],
+      },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.minutes(60),
+      idTokenValidity: Duration.minutes(60),
+      refreshTokenValidity: Duration.hours(12),
+      enableTokenRevocation: true,
+    });
+    const consoleBucket = new s3.Bucket(this, 'ConsoleAssets', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: false,
+    });
+    acknowledge(
+      consoleBucket,
+      'AwsSolutions-S1',
+      'Holds only the console\'s static files (no data), readable solely by CloudFront through origin access control; every change is a deployment, recorded by CloudFormation and CloudTrail.',
+    );
+    const consoleHeaders = new cloudfront.ResponseHeadersPolicy(this, 'ConsoleHeaders', {
+      comment: 'Operations console: strict CSP, no framing, HSTS',
+      securityHeadersBehavior: {
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        contentTypeOptions: { override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+        contentSecurityPolicy: {
+          contentSecurityPolicy: `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${cognitoDomain}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+          override: true,
+        },
+      },
+    });
+    // "/console/" and other directory URLs serve their index.html.
+    const indexRewrite = new cloudfront.Function(this, 'ConsoleIndex', {
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      comment: 'Directory URLs of the console serve index.html',
+      code: cloudfront.FunctionCode.fromInline(
+        "function handler(event) { var r = event.request; if (r.uri.endsWith('/')) { r.uri += 'index.html'; } return r; }",
+      ),
+    });
+    this.distribution.addBehavior('/console/*', origins.S3BucketOrigin.withOriginAccessControl(consoleBucket), {
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      // An operations tool: always the deployed version, never a stale cached one.
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      responseHeadersPolicy: consoleHeaders,
+      functionAssociations: [{ function: indexRewrite, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+    });
+    const consoleDeployment = new s3deploy.BucketDeployment(this, 'ConsoleDeployment', {
+      destinationBucket: consoleBucket,
+      destinationKeyPrefix: 'console/',
+      sources: [
+        s3deploy.Source.asset(CONSOLE_DIR, { exclude: ['README.md'] }),
+        // The console signs in with Cognito when this file is present (console/README.md).
+        s3deploy.Source.jsonData('config.json', {
+          auth: 'cognito',
+          cognitoDomain,
+          clientId: this.userPoolClient.userPoolClientId,
+          redirectUri: consoleUrl,
+        }),
+      ],
+      prune: true,
+      retainOnDelete: false,
+      memoryLimit: 256,
+    });
+    void consoleDeployment;
+    acknowledgeBucketDeployment(stack, consoleBucket);
+
+    const iamAuthorizer = new HttpIamAuthorizer();
+    const operatorAuthorizer = new HttpUserPoolAuthorizer('Operators', this.userPool, { userPoolClients: [this.userPoolClient] });
+    this.coreBankInvokerRole = new iam.Role(this, 'CoreBankInvoker', {
+      assumedBy: new iam.CompositePrincipal(...[...new Set(cfg.coreBank.accountIds)].map((a) => new iam.AccountPrincipal(a))),
+      description: 'Assumed by the core bank to call the iam routes (debit authorisation) with SigV4',
+      maxSessionDuration: Duration.hours(1),
+    });
+
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    for (const route of props.httpRoutes ?? defaultHttpRoutes) {
+      const fn = props.functionFor(route.target);
+      if (!fn) continue;
+      let integration = integrations.get(route.target);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${route.target}Integration`, fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
+        integrations.set(route.target, integration);
+      }
+      const authorizer =
+        route.auth === 'iam' ? iamAuthorizer : route.auth === 'operator' ? operatorAuthorizer : new apigw.HttpNoneAuthorizer();
+      const added = this.api.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration,
+        authorizer,
+      });
+      this.routes.set(`${route.method} ${route.path}`, added);
+      for (const r of added) {
+        if (route.auth === 'iam') {
+          // The exact stage, method and path: no stage wildcard.
+          this.coreBankInvokerRole.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              actions: ['execute-api:Invoke'],
+              resources: [stack.formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `$default/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}` })],
+            }),
+          );
+        }
+        if (route.auth === 'public') {
+          acknowledge(
+            r,
+            'AwsSolutions-APIG4',
+            'Customer action page: the caller is authorised by the single-use, expiring 128-bit action token in the path (only its hash is stored); GET never changes state; the WAF rate-limits /a/*.',
+          );
+        }
+      }
+    }
+
+    this.actionBaseUrl = `https://${host}/a/`;
     f.setActionBaseUrl(this.actionBaseUrl);
 
     new CfnOutput(this, 'ActionBaseUrl', { value: this.actionBaseUrl });
@@ -236,5 +345,6 @@ export class ActionsApi extends Construct {
     new CfnOutput(this, 'CoreBankInvokerRoleArn', { value: this.coreBankInvokerRole.roleArn });
     new CfnOutput(this, 'OperatorUserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'OperatorUserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'ConsoleUrl', { value: consoleUrl });
   }
 }

@@ -8,7 +8,8 @@
  *
  * and build its functions with `props.functionFor('campaign')` (or foundation.newFunction for
  * further entry points listed in src/routing.ts functionNames), its queues with
- * foundation.bufferQueue / deadLetterQueue, so grants, monitoring and alarms cover them.
+ * foundation.bufferQueue / deadLetterQueue, so grants, monitoring and alarms cover them (their
+ * grantSendMessages is narrowed to exact actions; see MessagingQueue in infra/foundation.ts).
  */
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';

@@ -36,6 +36,38 @@ export interface WatchedQueue {
   readonly queue: sqs.IQueue;
 }
 
+/**
+ * A queue encrypted with the messaging key whose send grant is exact: SendMessage on this queue
+ * and the key only through SQS. (CDK's own grant adds kms:GenerateDataKey* and kms:ReEncrypt*
+ * wildcards.) Every capability's `queue.grantSendMessages(fn)` gets this narrower grant.
+ */
+export class MessagingQueue extends sqs.Queue {
+  private readonly key: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: Omit<sqs.QueueProps, 'encryption' | 'encryptionMasterKey' | 'enforceSSL'> & { key: kms.IKey }) {
+    const { key, ...rest } = props;
+    super(scope, id, { ...rest, encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, dataKeyReuse: Duration.minutes(5), enforceSSL: true });
+    this.key = key;
+  }
+
+  override grantSendMessages(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resourceArns: [this.queueArn],
+      resource: this,
+    });
+    // AWS services that send (EventBridge, SNS) are allowed in the key policy itself.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resourceArns: [this.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` } },
+    });
+    return grant;
+  }
+}
+
 export interface FoundationProps {
   readonly config: DeployConfig;
 }
@@ -235,27 +267,18 @@ export class Foundation extends Construct {
   }
 
   /** A dead-letter queue: encrypted, TLS only, 14 days to investigate and redrive. */
-  deadLetterQueue(scope: Construct, id: string, name: string): sqs.Queue {
-    const dlq = new sqs.Queue(scope, id, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.messagingKey,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+  deadLetterQueue(scope: Construct, id: string, name: string): MessagingQueue {
+    const dlq = new MessagingQueue(scope, id, { key: this.messagingKey, retentionPeriod: Duration.days(14) });
     acknowledge(dlq, 'AwsSolutions-SQS3', 'This queue is itself a dead-letter queue; an alarm fires on its first message.');
     this.deadLetterQueues.push({ name, queue: dlq });
     return dlq;
   }
 
   /** A buffer queue with its own dead-letter queue after `maxReceiveCount` receives. */
-  bufferQueue(scope: Construct, id: string, name: string, maxReceiveCount: number, visibilityTimeout: Duration): { queue: sqs.Queue; dlq: sqs.Queue } {
+  bufferQueue(scope: Construct, id: string, name: string, maxReceiveCount: number, visibilityTimeout: Duration): { queue: MessagingQueue; dlq: MessagingQueue } {
     const dlq = this.deadLetterQueue(scope, `${id}Dlq`, `${name}-dlq`);
-    const queue = new sqs.Queue(scope, id, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.messagingKey,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
+    const queue = new MessagingQueue(scope, id, {
+      key: this.messagingKey,
       visibilityTimeout,
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: dlq, maxReceiveCount },

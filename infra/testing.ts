@@ -3,9 +3,12 @@
  * unless asked: the assertions are about resources, not bundles) and run cdk-nag's AwsSolutions
  * pack over the same construct tree.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { App, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { REPO_ROOT } from './bundling.ts';
 import type { DeployConfig } from './config.ts';
 import { addStacks, loadCampaigns, type Stacks } from './stack.ts';
 
@@ -18,7 +21,9 @@ export interface Synthesised {
 }
 
 export async function synthesise(config: DeployConfig, opts: { bundle?: boolean } = {}): Promise<Synthesised> {
-  const app = new App({ context: opts.bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
+  // The feature flags of cdk.json, as the CLI would pass them.
+  const { context } = JSON.parse(readFileSync(resolve(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const app = new App({ context: { ...context, ...(opts.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
   const stacks = addStacks(app, config, await loadCampaigns());
   const main = Template.fromStack(stacks.main);
   const edge = Template.fromStack(stacks.edge);

@@ -325,7 +325,7 @@ describe('actions and authorisation API', () => {
           CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
           AllowedMethods: Match.arrayWith(['POST']),
         }),
-        Origins: [Match.objectLike({ CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] }) })],
+        Origins: Match.arrayWith([Match.objectLike({ CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] }) })]),
       }),
     });
     s.main.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
@@ -337,6 +337,34 @@ describe('actions and authorisation API', () => {
         }),
       }),
     });
+  });
+
+  it('the operations console: private bucket via OAC under /console/*, strict CSP, Cognito hosted UI with PKCE', () => {
+    s.main.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+    s.main.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    s.main.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        CacheBehaviors: [Match.objectLike({ PathPattern: '/console/*', ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'] })],
+      }),
+    });
+    s.main.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({
+        SecurityHeadersConfig: Match.objectLike({
+          ContentSecurityPolicy: { ContentSecurityPolicy: Match.stringLikeRegexp("script-src 'self'; .*connect-src 'self' https://[a-z0-9-]+\\.auth\\.ap-northeast-1\\.amazoncognito\\.com"), Override: true },
+        }),
+      }),
+    });
+    s.main.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid'],
+      GenerateSecret: false,
+      CallbackURLs: [{ 'Fn::Join': ['', ['https://', Match.anyValue(), '/console/']] }],
+    });
+    s.main.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: `${cfg.namePrefix.toLowerCase()}-ops-${cfg.account}` });
+    s.main.resourceCountIs('Custom::CDKBucketDeployment', 1);
   });
 
   it('the edge stack is in us-east-1 with a CLOUDFRONT WebACL rate-limiting /a/* per IP at the configured limit', () => {
@@ -362,10 +390,9 @@ describe('actions and authorisation API', () => {
         Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
       ]),
     });
-    s.edge.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
-      RedactedFields: [{ UriPath: {} }],
-      LogDestinationConfigs: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':log-group:aws-waf-logs-')])] })],
-    });
+    s.edge.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', { RedactedFields: [{ UriPath: {} }] });
+    const [logging] = Object.values(s.edge.findResources('AWS::WAFv2::LoggingConfiguration')) as { Properties: Json }[];
+    expect(JSON.stringify(logging!.Properties['LogDestinationConfigs'])).toMatch(/:logs:us-east-1:\d{12}:log-group:aws-waf-logs-LinkedAlerts-dev"/);
   });
 });
 

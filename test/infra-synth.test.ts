@@ -14,9 +14,10 @@ import { REPO_ROOT, deployableFunctions } from '../infra/bundling.ts';
 import { nagFindings, synthesise, type Synthesised } from '../infra/testing.ts';
 import { loadCampaigns } from '../infra/stack.ts';
 
-/** Runs infra/app.ts the way the CDK CLI does: context and output dir through the environment. */
+/** Runs infra/app.ts the way the CDK CLI does: cdk.json's context plus -c values, and the output dir, through the environment. */
 function runApp(context: Record<string, string>, outdir: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) };
+  const cdkJson = JSON.parse(readFileSync(resolve(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const env: NodeJS.ProcessEnv = { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, ...context }) };
   // No credentials may be needed: make sure none are found.
   for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
   env['AWS_CONFIG_FILE'] = '/nonexistent';
