@@ -244,6 +244,7 @@ async function overviewPage(main, params) {
 // Campaigns.
 
 const rateHistory = new Map(); // campaignId -> [{ t, done }]
+const armedCancels = new Set(); // campaign ids whose Cancel was clicked once
 
 function campaignList(body) {
   if (Array.isArray(body)) return body;
@@ -288,13 +289,19 @@ function campaignCard(c, refresh) {
         type: 'button',
         class: 'danger',
         'data-action': 'cancel',
+        'data-armed': armedCancels.has(id) ? 'true' : undefined,
         onclick: (ev) => {
-          const b = ev.currentTarget;
-          if (b.dataset.armed) return act('cancel')(ev);
-          b.dataset.armed = '1';
-          b.textContent = 'Confirm cancel';
+          // Two clicks: the second confirms. Kept across the list's redraws, for 10 seconds.
+          if (armedCancels.has(id)) {
+            armedCancels.delete(id);
+            return act('cancel')(ev);
+          }
+          armedCancels.add(id);
+          setTimeout(() => armedCancels.delete(id), 10_000);
+          ev.currentTarget.dataset.armed = 'true';
+          ev.currentTarget.textContent = 'Confirm cancel';
         },
-      }, 'Cancel'),
+      }, armedCancels.has(id) ? 'Confirm cancel' : 'Cancel'),
   );
   const pct = Math.min(100, Math.round((done / total) * 100));
   return h(
@@ -307,10 +314,25 @@ function campaignCard(c, refresh) {
       { class: 'counters' },
       ['planned', 'sent', 'failed', 'suppressed', 'skipped'].map((k) => h('div', {}, h('dt', {}, k), h('dd', {}, String(counters[k] ?? 0)))),
     ),
-    h('div', {}, h('span', { class: 'muted' }, 'Send rate (recipients/s) '), sparkline({ title: 'Send rate', points, unit: 'per second' })),
+    h('div', {}, h('span', { class: 'muted' }, `${rateText(camp, done, total, points)} `), sparkline({ title: 'Send rate', points, unit: 'per second' })),
     actions,
     status,
   );
+}
+
+/** Average rate since the start, the current one from the last polls, and the ETA while running. */
+function rateText(camp, done, total, points) {
+  const parts = [];
+  const started = Date.parse(camp.startedAt ?? '');
+  const ended = Date.parse(camp.finishedAt ?? '') || Date.now();
+  if (started && done > 0) parts.push(`average ${(done / Math.max(1, (ended - started) / 1000)).toFixed(1)}/s`);
+  const now = points.length ? points[points.length - 1].v : 0;
+  if (camp.state === 'RUNNING') {
+    parts.push(`now ${now.toFixed(1)}/s`);
+    if (now > 0 && total > done) parts.push(`ETA ${Math.ceil((total - done) / now / 60)} min`);
+    if (camp.window) parts.push(`sends ${camp.window.start}–${camp.window.end} JST`);
+  }
+  return `Send rate (recipients/s): ${parts.join(', ') || '—'}`;
 }
 
 let campaignTimer;
