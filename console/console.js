@@ -134,6 +134,7 @@ async function errorText(r) {
 }
 
 function loginPrompt() {
+  sessionStorage.removeItem(TOKEN_KEY); // expired or revoked: sign in again
   const main = document.getElementById('main');
   const next = encodeURIComponent(`/console/${location.hash}`);
   main.replaceChildren(

@@ -182,6 +182,19 @@ describe('the customer journey', () => {
 });
 
 describe('the operations console', () => {
+  it('asks an anonymous visitor to sign in, and shows nothing', async () => {
+    await browser.context.clearCookies();
+    const page = await browser.newPage();
+    await page.goto(`${rt.urls.api}/console/#/accounts/${customer.accountId}`);
+    const login = page.locator('#login-link');
+    await login.waitFor();
+    expect(await login.getAttribute('href')).toBe(`/dev-login?next=${encodeURIComponent(`/console/#/accounts/${customer.accountId}`)}`);
+    expect(await page.locator('main').innerText()).not.toContain(customer.accountId);
+    const api = await fetch(`${rt.urls.api}/ops/accounts/${customer.accountId}`);
+    expect(api.status).toBe(401);
+    await page.close();
+  });
+
   it('renders the overview charts with what just happened', async () => {
     await signInAs('op-alice');
     const page = await consolePage('#/overview?range=hour', 'overview');
