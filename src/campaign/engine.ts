@@ -126,11 +126,11 @@ class Control {
    * read that started less than `maxAgeMs` ago (reads are shared by the batches asking at once).
    */
   async stillRunning(maxAgeMs = 250): Promise<boolean> {
-    if (this.stopped) return false;
-    if (Date.now() - this.polledAt > maxAgeMs) {
+    const asked = Date.now();
+    while (!this.stopped && this.polledAt < asked - maxAgeMs) {
       this.polling ??= this.checkState().finally(() => (this.polling = undefined));
-      await this.polling.catch(() => undefined);
-      if (Date.now() - this.polledAt > maxAgeMs + 1000) return false;
+      // A failed read is simply read again: the batch waits rather than go out unconfirmed.
+      await this.polling.catch(() => sleep(100, this.signal));
     }
     return !this.stopped;
   }
@@ -263,11 +263,15 @@ class Lane {
   }
 
   async run(): Promise<'DONE' | 'STOPPED'> {
-    const shards = (await this.st.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
-    await Promise.all(shards.map((s) => this.runShard(s)));
-    if (this.ctl.stopped) return 'STOPPED';
-    const left = (await this.st.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
-    return left.length === 0 ? 'DONE' : 'STOPPED';
+    // A shard stops early when one of its pages could not finish (a send left for later); its
+    // cursor stayed before that page, so it simply runs again from there.
+    for (;;) {
+      const shards = (await this.st.listShards(this.c.campaignId, this.channel)).filter((s) => !s.done);
+      if (shards.length === 0) return 'DONE';
+      if (this.ctl.stopped) return 'STOPPED';
+      await Promise.all(shards.map((s) => this.runShard(s)));
+      if (this.ctl.stopped) return 'STOPPED';
+    }
   }
 
   private async runShard(s: Awaited<ReturnType<typeof store.listShards>>[number]): Promise<void> {
