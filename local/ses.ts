@@ -53,8 +53,11 @@ function cliPath(): string {
 async function startChild(port: number): Promise<ChildProcess> {
   // SMTP_TRANSPORT would make it relay every message to a real SMTP server: never locally.
   const { SMTP_TRANSPORT: _smtp, ...env } = process.env;
-  const child = spawn(process.execPath, [cliPath(), '--host', '127.0.0.1', '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // The child exits when our end of its stdin closes, so a killed parent (a test worker, Ctrl-C
+  // twice) leaves no orphan. cli.js strips argv[0..1] like any script, hence the path first.
+  const watchParent = "process.stdin.on('end',()=>process.exit(0));process.stdin.on('error',()=>process.exit(0));process.stdin.resume();require(process.argv[1]);";
+  const child = spawn(process.execPath, ['-e', watchParent, cliPath(), '--host', '127.0.0.1', '--port', String(port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
     env,
   });
   let output = '';
