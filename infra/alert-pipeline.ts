@@ -44,6 +44,12 @@ export class AlertPipeline extends Construct {
         // batch is not handed to a second consumer while the first still works on it.
         const timeout = fn.timeout ?? Duration.seconds(30);
         const { queue, dlq } = f.bufferQueue(this, `${route.name}Queue`, route.name, route.maxReceiveCount, Duration.seconds(timeout.toSeconds() * 6));
+        if (route.target === 'alert') {
+          // An event that fails its schema can never succeed: the alert function parks it in the
+          // DLQ at once with the reason (src/alerts/dead-letter.ts) instead of retrying it.
+          fn.addEnvironment('ALERT_DLQ_URL', dlq.queueUrl);
+          dlq.grantSendMessages(fn);
+        }
         // Events EventBridge cannot deliver to the queue land in the same DLQ.
         rule.addTarget(new targets.SqsQueue(queue, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(24) }));
         fn.addEventSource(

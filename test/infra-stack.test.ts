@@ -129,6 +129,13 @@ describe('functions', () => {
       const concrete: Record<string, string> = {};
       for (const [k, v] of Object.entries(env)) concrete[k] = typeof v === 'string' ? v : `ref-${k}`;
       concrete['ACTION_BASE_URL'] = 'https://d111111abcdef8.cloudfront.net/a/';
+      if (name === 'alert') {
+        // Schema failures are parked in the alert route's own DLQ, which the function may send to.
+        expect(JSON.stringify(env['ALERT_DLQ_URL'])).toMatch(/CoreEventsToAlert\w*Dlq/);
+        concrete['ALERT_DLQ_URL'] = 'https://sqs.ap-northeast-1.amazonaws.com/123456789012/CoreEventsToAlert-dlq';
+      } else {
+        expect(env['ALERT_DLQ_URL'], name).toBeUndefined();
+      }
       const rc = parseRuntimeConfig(concrete);
       expect(rc.TOKEN_PEPPER, `${name}: no pepper value in the environment`).toBeUndefined();
       expect(rc.TOKEN_PEPPER_SECRET_ARN).toBeTruthy();

@@ -40,6 +40,18 @@ function countDeliveries(deliveries: DeliveryResult[]): void {
   }
 }
 
+/**
+ * Seconds from the event at the core to the provider accepting each message sent now: the
+ * figure customers feel ("within seconds"), alarmed on at p99 (infra/monitoring.ts).
+ */
+function recordLatency(occurredAt: string, deliveries: DeliveryResult[]): void {
+  for (const d of deliveries) {
+    if (d.result !== 'SENT' || !d.sentAt) continue;
+    const ms = Date.parse(d.sentAt) - Date.parse(occurredAt);
+    if (Number.isFinite(ms) && ms >= 0) metrics.addMetric('AlertLatency', MetricUnit.Milliseconds, ms);
+  }
+}
+
 /** A permanent failure: counted, logged with ids and the reason, parked in the DLQ, not retried. */
 async function reject(record: SQSRecord, o: { reason: string; eventId?: string; detailType?: string }): Promise<void> {
   metrics.addMetric('InvalidEvent', MetricUnit.Count, 1);
@@ -79,6 +91,7 @@ export async function handleRecord(record: SQSRecord): Promise<void> {
         return;
       case 'ALERTED':
         countDeliveries(o.deliveries);
+        recordLatency(o.occurredAt, o.deliveries);
         if (o.deliveries.length === 0) metrics.addMetric('AlertWithoutContact', MetricUnit.Count, 1);
         logger.info('alert processed', {
           eventId: o.eventId,

@@ -59,7 +59,7 @@ export type EventOutcome =
   | { status: 'PROFILE_APPLIED' | 'PROFILE_STALE'; eventId: string; customerId: string }
   | { status: 'UNKNOWN_ACCOUNT'; eventId: string; detailType: string; accountId?: string; customerId?: string }
   | { status: 'NO_ALERT'; eventId: string; detailType: string; reason: string }
-  | { status: 'ALERTED'; eventId: string; detailType: string; alertId: string; deliveries: DeliveryResult[] };
+  | { status: 'ALERTED'; eventId: string; detailType: string; alertId: string; occurredAt: string; deliveries: DeliveryResult[] };
 
 export class AlertRetryError extends Error {
   override readonly name = 'AlertRetryError';
@@ -176,7 +176,7 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
   }
   const [deliveries, linkError] = await Promise.all([deliver(decision.plan, customer, now), linkWrite]);
   if (linkError) throw linkError;
-  const outcome: EventOutcome = { status: 'ALERTED', eventId, detailType: event.detailType, alertId: decision.plan.alertId, deliveries };
+  const outcome: EventOutcome = { status: 'ALERTED', eventId, detailType: event.detailType, alertId: decision.plan.alertId, occurredAt: decision.plan.content.occurredAt, deliveries };
   if (deliveries.some((d) => retryKinds.has(d.result))) throw new AlertRetryError(decision.plan.alertId, eventId, deliveries);
   return outcome;
 }
