@@ -24,7 +24,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import type { FunctionName } from '../src/routing.ts';
+import { schedules, type FunctionName } from '../src/routing.ts';
 import type { Foundation } from './foundation.ts';
 
 export interface RepliesAndDeliveryProps {
@@ -36,7 +36,7 @@ export class RepliesAndDelivery extends Construct {
   readonly inboundSmsTopic: sns.Topic;
   readonly inboundEmailTopic: sns.Topic;
   readonly receiptRuleSet: ses.ReceiptRuleSet;
-  readonly undeliveredSweep: events.Rule | undefined;
+  undeliveredSweep: events.Rule | undefined;
 
   constructor(scope: Construct, id: string, props: RepliesAndDeliveryProps) {
     super(scope, id);
@@ -74,15 +74,18 @@ export class RepliesAndDelivery extends Construct {
     this.subscribe('sms-reply', this.inboundSmsTopic, props);
     this.subscribe('email-reply', this.inboundEmailTopic, props);
     this.subscribe('delivery', f.deliveryTopic, props);
-    // The undelivered-deadline sweep: every minute (schedules run on the default bus). A failed
-    // sweep is not retried by EventBridge: the next minute's sweep covers the same alerts.
-    const delivery = props.functionFor('delivery');
-    if (delivery) {
-      this.undeliveredSweep = new events.Rule(this, 'UndeliveredSweep', {
-        description: 'Every minute: alerts that reached no channel by their deadline -> AlertUndelivered',
-        schedule: events.Schedule.rate(Duration.minutes(1)),
-        targets: [new targets.LambdaFunction(delivery, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    // Scheduled sweeps come from src/routing.ts `schedules`, as the local runtime runs them (today
+    // the undelivered-deadline sweep of the delivery function; schedules run on the default bus).
+    // A failed sweep is not retried by EventBridge: the next run covers the same alerts.
+    for (const schedule of schedules) {
+      const fn = props.functionFor(schedule.target);
+      if (!fn) continue;
+      const rule = new events.Rule(this, schedule.name, {
+        description: `Every ${schedule.everyMinutes} min: ${schedule.name} -> ${schedule.target}`,
+        schedule: events.Schedule.rate(Duration.minutes(schedule.everyMinutes)),
+        targets: [new targets.LambdaFunction(fn, { retryAttempts: 0, maxEventAge: Duration.minutes(schedule.everyMinutes) })],
       });
+      if (schedule.name === 'UndeliveredSweep') this.undeliveredSweep = rule;
     }
 
     new CfnOutput(this, 'InboundSmsTopicArn', { value: this.inboundSmsTopic.topicArn, description: 'Two-way SMS destination of the origination number' });
