@@ -20,18 +20,32 @@ export interface AwsClients {
 
 let clients: AwsClients | undefined;
 
+/**
+ * Each client is built on first use: a function pays the cold-start cost only of the clients it
+ * really calls (authorize never touches SES or SNS).
+ */
 export function createClients(): AwsClients {
   // Retries with backoff are the SDK's standard mode; throttling and 5xx are retried there first.
   const common = { maxAttempts: 4, retryMode: 'standard' as const };
-  const dynamodb = new DynamoDBClient(common);
+  const made: Partial<AwsClients> = {};
   return {
-    dynamodb,
-    doc: DynamoDBDocumentClient.from(dynamodb, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    }),
-    ses: new SESv2Client(common),
-    sns: new SNSClient(common),
-    eventBridge: new EventBridgeClient(common),
+    get dynamodb() {
+      return (made.dynamodb ??= new DynamoDBClient(common));
+    },
+    get doc() {
+      return (made.doc ??= DynamoDBDocumentClient.from(this.dynamodb, {
+        marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+      }));
+    },
+    get ses() {
+      return (made.ses ??= new SESv2Client(common));
+    },
+    get sns() {
+      return (made.sns ??= new SNSClient(common));
+    },
+    get eventBridge() {
+      return (made.eventBridge ??= new EventBridgeClient(common));
+    },
   };
 }
 
