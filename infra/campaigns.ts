@@ -11,11 +11,13 @@
  * worker sending a campaign's channel at a time, so the rate holds however many messages arrive.
  */
 import { Duration } from 'aws-cdk-lib';
+import * as ses from 'aws-cdk-lib/aws-ses';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import type { CapabilityProps } from './capability.ts';
+import { campaignTemplates, sesTemplateName } from '../src/campaign/templates.ts';
 
 export class Campaigns extends Construct {
   readonly queue: sqs.Queue;
@@ -32,7 +34,20 @@ export class Campaigns extends Construct {
     this.queue = queue;
     this.deadLetterQueue = dlq;
     this.worker = worker;
+    // The SES templates of every campaign template and locale, from src/campaign/templates.ts
+    // (one source of truth): deployed here, so the worker needs no template permissions.
+    const prefix = `${f.config.namePrefix}-`;
+    for (const t of campaignTemplates.values()) {
+      for (const [loc, parts] of Object.entries(t.email ?? {})) {
+        const templateName = prefix + sesTemplateName(t.id, loc as 'ja' | 'en');
+        new ses.CfnTemplate(this, `Template-${templateName}`, {
+          template: { templateName, subjectPart: parts.subject, htmlPart: parts.html, textPart: parts.text },
+        });
+      }
+    }
     if (worker) {
+      worker.addEnvironment('CAMPAIGN_TEMPLATES_DEPLOYED', 'true');
+      worker.addEnvironment('CAMPAIGN_SES_TEMPLATE_PREFIX', prefix);
       worker.addEnvironment('CAMPAIGN_QUEUE_URL', queue.queueUrl);
       queue.grantSendMessages(worker);
       // One message per invocation: each is a time slice of one campaign. Two at most at once

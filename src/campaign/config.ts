@@ -27,6 +27,16 @@ export const CampaignConfig = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /**
+   * 'true' where the SES templates are deployed with the stack (infra/campaigns.ts): the worker
+   * then never creates or updates them (and needs no permission to).
+   */
+  CAMPAIGN_TEMPLATES_DEPLOYED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Prefix of the SES template names (the environment's name prefix in AWS: one account, several stacks). */
+  CAMPAIGN_SES_TEMPLATE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   /** Audience items read and sent per batch (SES SendBulkEmail takes at most 50 destinations). */
   CAMPAIGN_BATCH_SIZE: z.coerce.number().int().min(1).max(50).default(50),
   /** Batches in flight per channel: enough to hide round-trip latency at the configured rate. */

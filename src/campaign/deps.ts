@@ -13,7 +13,7 @@ export async function engineDepsFromEnv(extra: Partial<EngineDeps> = {}): Promis
   const sesEndpoint = process.env.AWS_ENDPOINT_URL_SESV2;
   const smsEndpoint = process.env.AWS_ENDPOINT_URL_SNS;
   return {
-    email: sesEmailSender(),
+    email: cc.CAMPAIGN_TEMPLATES_DEPLOYED ? { ...sesEmailSender(), ensureTemplates: async () => {} } : sesEmailSender(),
     sms: snsSmsSender(),
     ...(cc.CAMPAIGN_LOCAL_DELIVERY_LOOKUP && sesEndpoint && smsEndpoint
       ? { lookup: localDeliveryLookup({ sesEndpoint, smsEndpoint, pepper, actionBaseUrl: cfg.ACTION_BASE_URL }) }

@@ -18,7 +18,7 @@ import type { Campaign, CampaignState, Channel, Counters, LedgerEntry, LedgerSta
 import { CampaignError, counterNames, zeroCounters } from './types.ts';
 import { campaignTemplates, type CampaignTemplate } from './templates.ts';
 import { campaignAlertId, grantActions, messageData, renderSms, type RecipientView } from './message.ts';
-import { TokenBucket, Aborted, backoffMs, sleep, msUntilWindowOpens } from './pacing.ts';
+import { TokenBucket, Aborted, backoffMs, sleep, msUntilWindowOpens, perRelease } from './pacing.ts';
 import type { DeliveryLookup, EmailSender, SendOutcome, SmsSender } from './senders.ts';
 import * as store from './store.ts';
 import { hashToken } from '../domain/tokens.ts';
@@ -350,13 +350,6 @@ class Lane {
     const resolved = await this.st.resolveRecipients(uniq);
     const plans = resolved.map((r) => planRecipient(r, this.c, this.channel, this.template));
 
-    const sendable = plans.filter((p) => p.kind === 'send').length;
-    try {
-      await this.bucket.take(sendable, this.ctl.signal);
-    } catch (e) {
-      if (e instanceof Aborted) return { ok: false, counts };
-      throw e;
-    }
     if (this.ctl.stopped) return { ok: false, counts };
 
     const attempt = `${this.workerId}:${randomUUID()}`;
@@ -401,11 +394,6 @@ class Lane {
       for (const o of settle) counts[terminalCounter[o.status]!]++;
     }
     if (toSend.length === 0) return { ok: true, counts };
-    if (!(await this.ctl.stillRunning())) {
-      // Paused or cancelled while claiming: these were not sent; the next run sends them without doubt.
-      await this.st.recordOutcomes(toSend.map((p) => ({ campaignId: this.c.campaignId, channel: this.channel, accountId: p.accountId, attempt: p.attempt, status: 'UNSENT' as const, reason: 'stopped-before-send' })));
-      return { ok: false, counts };
-    }
     const sent = await this.sendWithRetry(toSend);
     add(counts, sent.counts);
     return { ok: sent.ok, counts };
@@ -440,7 +428,7 @@ class Lane {
   }
 
   private async sendOnce(batch: readonly Pending[]): Promise<SendOutcome[]> {
-    this.deps.onRelease?.(this.channel, batch.length, performance.now());
+    this.deps.onRelease?.(this.channel, batch.length, this.bucket.lastRelease);
     const data = batch.map((p) => messageData(p.view, p.token, this.deps.actionBaseUrl));
     if (this.channel === 'sms') {
       const sms = this.deps.sms;
@@ -475,7 +463,29 @@ class Lane {
     let ok = true;
     let fatal: string | undefined;
     for (let round = 0; pending.length > 0; round++) {
-      const results = await this.sendOnce(pending);
+      // Release in pieces of at most one second's quota, each right after its tokens, each only
+      // if the campaign is still running; what is not released is known unsent.
+      const results: SendOutcome[] = [];
+      const size = perRelease(this.bucket.rate, this.deps.batchSize);
+      for (let k = 0; k < pending.length; k += size) {
+        const piece = pending.slice(k, k + size);
+        let released = false;
+        if (await this.ctl.stillRunning()) {
+          try {
+            await this.bucket.take(piece.length, this.ctl.signal);
+            released = true;
+          } catch (e) {
+            if (!(e instanceof Aborted)) throw e;
+          }
+        }
+        if (!released) {
+          for (const p of pending.slice(k)) outcome(p, 'UNSENT', { reason: 'stopped-before-send' });
+          pending = pending.slice(0, k);
+          ok = false;
+          break;
+        }
+        results.push(...(await this.sendOnce(piece)));
+      }
       const retry: Pending[] = [];
       let throttled = false;
       for (let i = 0; i < pending.length; i++) {
@@ -508,11 +518,7 @@ class Lane {
       if (retry.length === 0) break;
       this.deps.log?.('campaign send retried', { campaignId: this.c.campaignId, recipients: retry.length, round });
       await sleep(backoffMs(round), this.ctl.signal);
-      try {
-        if (this.ctl.stopped) throw new Aborted('stopped');
-        await this.bucket.take(retry.length, this.ctl.signal);
-      } catch (e) {
-        if (!(e instanceof Aborted)) throw e;
+      if (this.ctl.stopped) {
         // Not sent (throttled, or confirmed absent): the next run sends them without doubt.
         for (const p of retry) outcome(p, 'UNSENT', { reason: 'stopped-before-retry' });
         ok = false;

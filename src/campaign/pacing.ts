@@ -1,16 +1,29 @@
 /**
- * Pacing. The token bucket is a GCRA with no burst allowance: each take(n) reserves the next
- * n/rate seconds and resolves at the end of that reservation, so sends are released evenly and
- * any interval of length T releases at most rate*T recipients: never above the quota, even right
- * after an idle spell. Reservations are FIFO, so batches leave in the order they asked.
+ * Pacing. The token bucket releases waiters one after the other (FIFO), each n recipients no
+ * sooner than n/rate after the previous release *actually happened* (or after it asked, if the
+ * bucket sat idle: an idle bucket saves nothing up). So between any two releases a_i < a_j the
+ * recipients released in (a_i, a_j] number at most rate x (a_j - a_i), late timers and slow
+ * event loops included: never above the quota. Callers release at most `perRelease(rate)`
+ * recipients at once, so a single release never exceeds one second's quota either.
  */
 export class Aborted extends Error {
   override readonly name = 'Aborted';
 }
 
+/** When a release of n may happen: n/rate after the previous actual release, or after `turnAt` if idle. */
+export function nextRelease(lastRelease: number, turnAt: number, n: number, ratePerSecond: number): number {
+  return Math.max(lastRelease, turnAt) + (n * 1000) / ratePerSecond;
+}
+
+/** The most recipients one release may carry: a batch, but never more than one second's worth. */
+export function perRelease(ratePerSecond: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, Math.floor(ratePerSecond)));
+}
+
 export class TokenBucket {
-  private tat: number;
+  private last: number;
   private current: number;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly configuredRate: number,
@@ -18,36 +31,47 @@ export class TokenBucket {
   ) {
     if (!(configuredRate > 0) || !Number.isFinite(configuredRate)) throw new Error('rate must be a positive number');
     this.current = configuredRate;
-    this.tat = now();
+    this.last = now();
   }
 
   get rate(): number {
     return this.current;
   }
 
-  /** Waits until n recipients may be released; rejects with Aborted if `signal` fires first. */
-  /** Reserves n recipients: the time (ms, on this bucket's clock) at which they may be released. */
-  reserve(n: number): number {
-    const at = Math.max(this.tat, this.now()) + (n * 1000) / this.current;
-    this.tat = at;
-    return at;
+  /** When the last release happened (this bucket's clock). */
+  get lastRelease(): number {
+    return this.last;
   }
 
+  /** Resolves when n recipients may be released: release them at once. Rejects with Aborted if `signal` fires first. */
   take(n: number, signal?: AbortSignal): Promise<void> {
     if (n <= 0) return Promise.resolve();
-    const wait = this.reserve(n) - this.now();
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new Aborted('aborted'));
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, wait));
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(new Aborted('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    const turn = this.chain.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          if (signal?.aborted) return reject(new Aborted('aborted'));
+          const due = nextRelease(this.last, this.now(), n, this.current);
+          const onAbort = () => {
+            clearTimeout(timer);
+            reject(new Aborted('aborted'));
+          };
+          let timer: NodeJS.Timeout;
+          const fire = () => {
+            // Timers may fire a hair early on another clock: never release before `due`.
+            if (this.now() < due) {
+              timer = setTimeout(fire, Math.max(1, due - this.now()));
+              return;
+            }
+            signal?.removeEventListener('abort', onAbort);
+            this.last = this.now();
+            resolve();
+          };
+          timer = setTimeout(fire, Math.max(0, due - this.now()));
+          signal?.addEventListener('abort', onAbort, { once: true });
+        }),
+    );
+    this.chain = turn.catch(() => undefined);
+    return turn;
   }
 
   /** The provider throttled us: its real limit is below ours for now. Multiplicative decrease. */

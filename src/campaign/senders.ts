@@ -17,6 +17,7 @@ import type { Locale } from '../../events/core.ts';
 import { runtimeConfig } from '../config.ts';
 import type { CampaignTemplate, TemplateData } from './templates.ts';
 import { sesTemplateName } from './templates.ts';
+import { campaignConfig } from './config.ts';
 
 /**
  * accepted: the provider took it. throttled: surely not accepted, retry. unknown: may have been
@@ -70,12 +71,12 @@ function entryOutcome(r: BulkEmailEntryResult | undefined): SendOutcome {
   return THROTTLED_ENTRY.has(status) ? { kind: 'throttled', reason: status } : { kind: 'rejected', reason: status };
 }
 
-export function sesEmailSender(client = new SESv2Client({ maxAttempts: 1 })): EmailSender {
+export function sesEmailSender(client = new SESv2Client({ maxAttempts: 1 }), prefix = campaignConfig().CAMPAIGN_SES_TEMPLATE_PREFIX): EmailSender {
   return {
     async ensureTemplates(t) {
       if (!t.email) return;
       for (const [loc, parts] of Object.entries(t.email) as [Locale, { subject: string; html: string; text: string }][]) {
-        const TemplateName = sesTemplateName(t.id, loc);
+        const TemplateName = prefix + sesTemplateName(t.id, loc);
         const TemplateContent = { Subject: parts.subject, Html: parts.html, Text: parts.text };
         for (let attempt = 0; ; attempt++) {
           try {
@@ -102,7 +103,7 @@ export function sesEmailSender(client = new SESv2Client({ maxAttempts: 1 })): Em
             FromEmailAddress: cfg.SES_FROM_ADDRESS,
             ReplyToAddresses: [cfg.SES_REPLY_TO_ADDRESS],
             ...(cfg.SES_CONFIGURATION_SET ? { ConfigurationSetName: cfg.SES_CONFIGURATION_SET } : {}),
-            DefaultContent: { Template: { TemplateName: sesTemplateName(templateId, loc), TemplateData: '{}' } },
+            DefaultContent: { Template: { TemplateName: prefix + sesTemplateName(templateId, loc), TemplateData: '{}' } },
             DefaultEmailTags: Object.entries(tags).map(([Name, Value]) => ({ Name, Value })),
             BulkEmailEntries: entries.map((e) => ({
               Destination: { ToAddresses: [e.to] },
