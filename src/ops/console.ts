@@ -18,7 +18,7 @@
  * shown only as the 8-character reference the audit keeps.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { db, tableName } from '../store/db.ts';
+import { db, tableName, queryByPrefix } from '../store/db.ts';
 import { AUDIT_DAY_SHARDS, key } from '../store/table.ts';
 import { getAccount, getCustomer } from '../store/customers.ts';
 import { listLinks } from '../store/links.ts';
@@ -154,24 +154,6 @@ export function alertSummary(a: Record<string, unknown>) {
   };
 }
 
-async function queryItems(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': pk, ':p': prefix },
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
 async function accountView(accountId: string): Promise<ConsoleResponse> {
   if (!ID_RE.test(accountId)) return problem(400, 'account id: letters, digits and . _ : - only, at most 64', 'accountId');
   const account = await getAccount(accountId);
@@ -180,9 +162,9 @@ async function accountView(accountId: string): Promise<ConsoleResponse> {
   const [customer, links, accountAlerts, customerAlerts, audit, unfreeze] = await Promise.all([
     getCustomer(account.customerId),
     listLinks(accountId),
-    queryItems(key.account(accountId).pk, 'ALERT#'),
+    queryByPrefix(key.account(accountId).pk, 'ALERT#'),
     // Contact-change alerts belong to the customer, not to one account.
-    queryItems(key.customer(account.customerId).pk, 'ALERT#'),
+    queryByPrefix(key.customer(account.customerId).pk, 'ALERT#'),
     listAudit(accountId),
     listUnfreezeRequests(accountId),
   ]);

@@ -1,6 +1,6 @@
 /** Links between an account and an e-payment service or cardless-ATM app. */
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { db, tableName, isConditionFailure } from './db.ts';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { db, tableName, isConditionFailure, queryByPrefix } from './db.ts';
 import { key } from './table.ts';
 import type { LinkRecord } from './types.ts';
 
@@ -35,23 +35,6 @@ export async function getLink(accountId: string, linkId: string, consistent = tr
 }
 
 export async function listLinks(accountId: string): Promise<LinkRecord[]> {
-  const items: LinkRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': key.account(accountId).pk, ':p': 'LINK#' },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    for (const i of out.Items ?? []) {
-      const { pk: _pk, sk: _sk, audiencePk: _a, audienceSk: _s, ...rest } = i;
-      items.push(rest as LinkRecord);
-    }
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
+  const items = await queryByPrefix(key.account(accountId).pk, 'LINK#', { consistent: true });
+  return items.map(({ pk: _pk, sk: _sk, audiencePk: _a, audienceSk: _s, ...rest }) => rest as unknown as LinkRecord);
 }
