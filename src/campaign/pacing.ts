@@ -56,17 +56,23 @@ export class TokenBucket {
             reject(new Aborted('aborted'));
           };
           let timer: NodeJS.Timeout;
+          // Timers have millisecond granularity and fire late: every late release delays all the
+          // next ones (the rate is kept between *actual* releases), which at 40 releases/s costs
+          // a few % of the quota. So wake ~1.5 ms early and wait out the rest exactly.
           const fire = () => {
-            // Timers may fire a hair early on another clock: never release before `due`.
-            if (this.now() < due) {
-              timer = setTimeout(fire, Math.max(1, due - this.now()));
+            const left = due - this.now();
+            if (left > 2) {
+              timer = setTimeout(fire, left - 1.5);
               return;
+            }
+            while (this.now() < due) {
+              // sub-millisecond wait for the exact release time
             }
             signal?.removeEventListener('abort', onAbort);
             this.last = this.now();
             resolve();
           };
-          timer = setTimeout(fire, Math.max(0, due - this.now()));
+          timer = setTimeout(fire, Math.max(0, due - this.now() - 1.5));
           signal?.addEventListener('abort', onAbort, { once: true });
         }),
     );
