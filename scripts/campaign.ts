@@ -34,6 +34,7 @@ function localEnv(aws: boolean): void {
   set('AWS_ENDPOINT_URL_DYNAMODB', rt.urls?.dynamodb);
   set('AWS_ENDPOINT_URL_SESV2', origin(rt.urls?.mailbox));
   set('AWS_ENDPOINT_URL_SNS', origin(rt.urls?.smsOutbox));
+  set('ACTION_BASE_URL', rt.urls?.actionBase);
   set('TABLE_NAME', rt.tableName ?? 'alerting-local');
   set('TOKEN_PEPPER', rt.tokenPepper);
   set('AWS_REGION', 'ap-northeast-1');
