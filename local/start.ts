@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { startLocalRuntime, runtimeFilePath, DEFAULT_PORTS, type LocalRuntime } from './runtime.ts';
 import { demoCustomers } from './demo-data.ts';
+import { runLocalCampaignWorkers } from '../src/campaign/local-worker.ts';
 
 type PortVar = keyof typeof DEFAULT_PORTS;
 
@@ -39,10 +40,14 @@ async function main(): Promise<void> {
   let starting: Promise<LocalRuntime> | undefined;
   let stopping = false;
   const file = runtimeFilePath();
+  // Campaigns started from the console or the operations API are sent by a worker here, as the
+  // paced SQS workers do in AWS (npm run campaign can also run one in its own terminal).
+  const campaignWorkers = new AbortController();
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     rmSync(file, { force: true });
+    campaignWorkers.abort();
     try {
       // Ctrl-C during startup: let it finish (or fail and clean up), then stop what started.
       const rt = await starting?.catch(() => undefined);
@@ -99,6 +104,9 @@ async function main(): Promise<void> {
   // Scripts (npm run demo, npm run campaign) act as a handler would: same table, pepper, endpoints.
   const info = { pid: process.pid, urls: rt.urls, apiKey: rt.apiKey, tableName: rt.dynamo.tableName, tokenPepper: rt.env.TOKEN_PEPPER, env: rt.env };
   writeFileSync(file, JSON.stringify(info, null, 2), { mode: 0o600 });
+  void runLocalCampaignWorkers({ signal: campaignWorkers.signal, log: (line) => console.log(`  campaign: ${line}`) }).catch((e: unknown) =>
+    console.error(`  ! campaign workers stopped: ${e instanceof Error ? e.name : 'error'}`),
+  );
 
   const { urls, functions } = rt;
   const notYet = [...functions.missing, ...functions.failed.map((f) => `${f.name} (broken)`)];
