@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { freePort } from './free-port.ts';
+import { listenLocal } from './free-port.ts';
 import { FaultQueue, readBody, send, type Fault } from './faults.ts';
 
 export interface PublishedEvent {
@@ -110,13 +110,9 @@ export async function startLocalEventBridge(opts: { port?: number } = {}): Promi
     });
   });
 
-  const port = opts.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const endpoint = await listenLocal(server, opts.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     publishedEvents: () => [...events],
     onEvents: (l) => void listeners.push(l),
     injectFaults: (f) => faults.push(f),

@@ -11,7 +11,7 @@ import { createServer, request, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { freePort } from './free-port.ts';
+import { freePort, listenLocal } from './free-port.ts';
 import { FaultQueue, readBody, send, type Fault } from './faults.ts';
 
 export interface LocalEmail {
@@ -174,12 +174,7 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
     }
   }
 
-  const port = opts.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = await listenLocal(server, opts.port);
 
   return {
     endpoint,

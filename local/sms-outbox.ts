@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { freePort } from './free-port.ts';
+import { listenLocal } from './free-port.ts';
 import { FaultQueue, readBody, send, escapeHtml, type Fault } from './faults.ts';
 import { smsSize } from '../src/domain/messages/sms-segments.ts';
 
@@ -125,12 +125,7 @@ export async function startSmsOutbox(opts: { port?: number } = {}): Promise<Loca
     });
   });
 
-  const port = opts.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = await listenLocal(server, opts.port);
   return {
     endpoint,
     outboxUrl: `${endpoint}/`,

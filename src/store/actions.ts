@@ -252,6 +252,19 @@ function accountCondition(a: AccountRecord): Pick<NonNullable<TransactItem['Upda
   };
 }
 
+/** A transaction item that holds only while the account is FROZEN. */
+function accountIsFrozen(accountId: string) {
+  return {
+    ConditionCheck: {
+      TableName: tableName(),
+      Key: key.account(accountId),
+      ConditionExpression: '#s = :frozen',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':frozen': 'FROZEN' },
+    },
+  };
+}
+
 /** Freezes the account. Already frozen: `{ changed: false }`, and the token's use is still marked. */
 export async function freezeAccount(accountId: string, ctx: ActionContext): Promise<ActionResult> {
   const at = (ctx.at ?? new Date()).toISOString();
@@ -267,15 +280,7 @@ export async function freezeAccount(accountId: string, ctx: ActionContext): Prom
     if (t.kind === 'UNCHANGED') {
       if (tokenItems.length === 0) return { changed: false };
       const ok = await transact([
-        {
-          ConditionCheck: {
-            TableName: tableName(),
-            Key: key.account(accountId),
-            ConditionExpression: '#s = :frozen',
-            ExpressionAttributeNames: { '#s': 'state' },
-            ExpressionAttributeValues: { ':frozen': 'FROZEN' },
-          },
-        },
+        accountIsFrozen(accountId),
         ...tokenItems,
       ]);
       if (ok) return { changed: false };
@@ -440,15 +445,7 @@ export async function requestUnfreeze(
     expiresAt: new Date(now.getTime() + UNFREEZE_REQUEST_TTL_HOURS * 3_600_000).toISOString(),
   };
   const ok = await transact([
-    {
-      ConditionCheck: {
-        TableName: tableName(),
-        Key: key.account(accountId),
-        ConditionExpression: '#s = :frozen',
-        ExpressionAttributeNames: { '#s': 'state' },
-        ExpressionAttributeValues: { ':frozen': 'FROZEN' },
-      },
-    },
+    accountIsFrozen(accountId),
     {
       Put: {
         TableName: tableName(),
