@@ -4,7 +4,8 @@
  *     malformed ones are rejected with the reason and not retried; one about a message not known
  *     yet is parked until its AlertSent arrives;
  *   - SQS (route AlertSentToDelivery): AlertSent events, in batches with partial failures;
- *   - EventBridge schedule ("Scheduled Event", every minute): the undelivered-deadline sweep.
+ *   - EventBridge schedule ("Scheduled Event", every minute): the undelivered-deadline sweep, and
+ *     the partner events still waiting in the outbox.
  * The flows: src/delivery/service.ts.
  */
 import middy from '@middy/core';
@@ -17,6 +18,7 @@ import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { snsPayload } from '../../src/replies/inbound.ts';
 import { deliveryConfig, deliveryPorts } from '../../src/delivery/ports.ts';
 import { handleAlertSent, handleProviderEvent, sweepDeadlines, type ProviderEventResult } from '../../src/delivery/service.ts';
+import { republishPendingEvents } from '../../src/store/actions.ts';
 
 const logger = new Logger({ serviceName: 'delivery' });
 const metrics = new Metrics({ serviceName: 'delivery' });
@@ -72,7 +74,12 @@ async function delivery(event: DeliveryEvent, context: Context): Promise<unknown
     const r = await sweepDeadlines(deliveryPorts(), deliveryConfig());
     logger.info('undelivered sweep', r);
     metrics.addMetric('UndeliveredSweepChecked', MetricUnit.Count, r.checked);
-    return r;
+    // Partner events (AccountFrozen, LinkRevoked, ...) whose publish failed after their change
+    // committed wait in the outbox; the same minute's sweep sends them even on an idle system.
+    const outboxPublished = await republishPendingEvents({ max: 500 });
+    if (outboxPublished > 0) logger.warn('outbox events published late', { count: outboxPublished });
+    metrics.addMetric('OutboxRepublished', MetricUnit.Count, outboxPublished);
+    return { ...r, outboxPublished };
   }
   const records = Array.isArray(event?.Records) ? event.Records : undefined;
   const first = records?.[0] as { EventSource?: string; eventSource?: string } | undefined;
