@@ -26,7 +26,7 @@ afterAll(async () => {
   await env.bridge.stop();
 });
 
-const cookie = (id: string) => sessionCookie(SECRET, { id, groups: ['operators'] }).split(';')[0]!;
+const cookie = (id: string) => sessionCookie(SECRET, { id, groups: ['operators', 'approvers'] }).split(';')[0]!;
 
 describe('over HTTP through the local API Gateway', () => {
   it('alert link -> tap freeze -> debit denied -> two-person unfreeze -> debit allowed', async () => {

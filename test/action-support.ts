@@ -100,6 +100,8 @@ export function httpEvent(opts: {
   body?: string;
   base64?: boolean;
   operatorId?: string;
+  /** Cognito groups of the operator; default: an operator who is also an approver. */
+  groups?: string[];
 }): APIGatewayProxyEventV2 {
   const body = opts.body === undefined ? undefined : opts.base64 ? Buffer.from(opts.body).toString('base64') : opts.body;
   return {
@@ -121,7 +123,9 @@ export function httpEvent(opts: {
       stage: '$default',
       time: '',
       timeEpoch: Date.now(),
-      ...(opts.operatorId !== undefined ? { authorizer: { jwt: { claims: { sub: opts.operatorId }, scopes: null } } } : {}),
+      ...(opts.operatorId !== undefined
+        ? { authorizer: { jwt: { claims: { sub: opts.operatorId, 'cognito:groups': `[${(opts.groups ?? ['operators', 'approvers']).join(' ')}]` }, scopes: null } } }
+        : {}),
     },
     ...(body !== undefined ? { body } : {}),
     isBase64Encoded: Boolean(opts.base64),

@@ -28,7 +28,7 @@ const customer = demoCustomers[0]!;
 
 /** Logs the browser in to the console as this operator (the dev login's session cookie). */
 async function signInAs(operatorId: string): Promise<void> {
-  const cookie = rt.operatorCookie({ id: operatorId, groups: ['operators'] });
+  const cookie = rt.operatorCookie({ id: operatorId, groups: ['operators', 'approvers'] });
   await browser.context.clearCookies();
   await browser.context.addCookies([{ name: SESSION_COOKIE, value: cookie.slice(SESSION_COOKIE.length + 1), url: rt.urls.api }]);
 }

@@ -16,7 +16,7 @@ beforeAll(async () => {
   await seedAudience(0, 20);
 });
 
-const req = (method: string, path: string, body = ''): OpsRequest => ({ method, path, body, query: {}, operatorId: 'op-1', headers: {} });
+const req = (method: string, path: string, body = ''): OpsRequest => ({ method, path, body, query: {}, operatorId: 'op-1', groups: ['operators'], headers: {} });
 const json = (r: { body: string } | undefined) => JSON.parse(r!.body) as Record<string, unknown>;
 
 describe('operations API: /ops/campaigns', () => {

@@ -19,13 +19,14 @@ afterAll(async () => {
   await env.bridge.stop();
 });
 
-async function ops(method: 'GET' | 'POST', path: string, operatorId: string | undefined, body?: unknown) {
+async function ops(method: 'GET' | 'POST', path: string, operatorId: string | undefined, body?: unknown, groups?: string[]) {
   const res = await invoke(
     handler,
     httpEvent({
       method,
       path,
       ...(operatorId !== undefined ? { operatorId } : {}),
+      ...(groups ? { groups } : {}),
       headers: { 'content-type': 'application/json' },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     }),
@@ -41,6 +42,19 @@ async function frozenAccount() {
 }
 
 describe('unfreeze by two operators', () => {
+  it('the approver must be in the approvers group: a plain operator is refused and nothing changes', async () => {
+    const accountId = await frozenAccount();
+    const requested = await ops('POST', `/ops/accounts/${accountId}/unfreeze-requests`, 'op-alice', { verificationRef: 'IDV-2026-000777' }, ['operators']);
+    expect(requested.status).toBe(201);
+    const path = `/ops/accounts/${accountId}/unfreeze-requests/${String(requested.body.requestId)}/approve`;
+    const refused = await ops('POST', path, 'op-bob', undefined, ['operators']);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: 'NOT_AN_APPROVER' });
+    expect((await getAccount(accountId))?.state).toBe('FROZEN');
+    expect((await ops('POST', path, 'op-bob', undefined, ['operators', 'approvers'])).status).toBe(200);
+    expect((await getAccount(accountId))?.state).toBe('ACTIVE');
+  });
+
   it('operator A requests with a verification reference, operator B approves: FROZEN -> ACTIVE, both steps audited, AccountUnfrozen', async () => {
     const accountId = await frozenAccount();
     const requested = await ops('POST', `/ops/accounts/${accountId}/unfreeze-requests`, 'op-alice', { verificationRef: 'IDV-2026-000123' });

@@ -12,6 +12,8 @@ export interface OpsRequest {
   query: Record<string, string | undefined>;
   /** The signed-in operator (JWT `sub` from the authorizer; the dev login locally). */
   operatorId: string;
+  /** The operator's Cognito groups (`operators`, `approvers`), from the `cognito:groups` claim. */
+  groups: string[];
   /** The raw body (decoded from base64 when API Gateway encoded it); '' when none. */
   body: string;
   headers: Record<string, string | undefined>;
@@ -61,7 +63,18 @@ export function opsRequestFromEvent(event: {
     path: event.rawPath ?? event.requestContext?.http?.path ?? '',
     query: event.queryStringParameters ?? {},
     operatorId,
+    groups: parseGroups(event.requestContext?.authorizer?.jwt?.claims?.['cognito:groups']),
     body: event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw,
     headers: event.headers ?? {},
   };
+}
+
+/**
+ * API Gateway's JWT authoriser flattens the `cognito:groups` array into a string "[a b]"; a
+ * direct invocation may carry the array itself.
+ */
+export function parseGroups(claim: unknown): string[] {
+  if (Array.isArray(claim)) return claim.filter((g): g is string => typeof g === 'string');
+  if (typeof claim !== 'string') return [];
+  return claim.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
 }

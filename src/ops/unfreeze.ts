@@ -38,6 +38,9 @@ const STATUS: Record<ActionRefusal, number> = {
   ACTION_NOT_AVAILABLE: 409,
 };
 
+/** The Cognito group whose members may approve an unfreeze (infra/actions-api.ts creates it). */
+export const APPROVER_GROUP = 'approvers';
+
 const MESSAGE: Partial<Record<ActionRefusal, string>> = {
   SAME_OPERATOR: 'the approver must be a different operator from the one who requested the unfreeze',
   ACCOUNT_NOT_FROZEN: 'the account is not frozen',
@@ -83,6 +86,8 @@ export async function handleUnfreezeRequest(req: OpsRequest): Promise<OpsRespons
     }
     if (req.method !== 'POST') return undefined;
     if (!UUID.test(requestId)) return opsProblem(404, 'UNFREEZE_REQUEST_NOT_FOUND', 'no such unfreeze request');
+    // The second pair of eyes must be someone the bank made an approver, not any operator.
+    if (!req.groups.includes(APPROVER_GROUP)) return opsProblem(403, 'NOT_AN_APPROVER', `approving an unfreeze needs the ${APPROVER_GROUP} group`);
     const out = await approveUnfreeze(accountId, requestId, { approverId: req.operatorId });
     return opsJson(200, { accountId, state: 'ACTIVE', request: out.request, eventPublished: out.eventPublished ?? true });
   } catch (e) {
