@@ -16,7 +16,7 @@ import { request, Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { BatchWriteCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { fmt, percentile, type BenchSection } from './section.ts';
-import { startDynamoDbLocal, createTable } from '../local/dynamodb-local.ts';
+import { startDynamoDbLocal, createTable, LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
 import { startLocalEventBridge } from '../local/eventbridge-endpoint.ts';
 import { startLocalHttpServer } from '../local/http-server.ts';
 import { createInvoker, type LambdaHandler } from '../local/handlers.ts';
@@ -197,9 +197,7 @@ export async function run(): Promise<BenchSection[]> {
   try {
     await createTable(dynamo.endpoint, TABLE);
     Object.assign(process.env, {
-      AWS_REGION: 'ap-northeast-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      ...LOCAL_AWS_ENV,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: bridge.endpoint,
       TABLE_NAME: TABLE,

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { fmt, percentile, type BenchSection } from './section.ts';
-import { startDynamoDbLocal, createTable } from '../local/dynamodb-local.ts';
+import { startDynamoDbLocal, createTable, LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
 import { startLocalPeers } from '../local/peers.ts';
 import { resetRuntimeConfig } from '../src/config.ts';
 import { awsClients, setAwsClients } from '../src/adapters/clients.ts';
@@ -227,9 +227,7 @@ export async function run(): Promise<BenchSection[]> {
   try {
     await createTable(dynamo.endpoint, table);
     Object.assign(process.env, {
-      AWS_REGION: 'ap-northeast-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      ...LOCAL_AWS_ENV,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       ...peers.env,
       TABLE_NAME: table,

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { BenchSection } from './section.ts';
 import { fmt } from './section.ts';
+import { LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
 
 const DRY_N = Number(process.env.BENCH_CAMPAIGN_DRY_N ?? 5_500_000);
 const DRY_BUDGET_S = Number(process.env.BENCH_CAMPAIGN_DRY_BUDGET_S ?? 120);
@@ -182,9 +183,7 @@ async function localStack(): Promise<BenchSection> {
     await createTable(db.endpoint, 'bench-campaign');
     Object.assign(process.env, {
       ...peers.env,
-      AWS_REGION: 'ap-northeast-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      ...LOCAL_AWS_ENV,
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
       TABLE_NAME: 'bench-campaign',
       TOKEN_PEPPER: PEPPER,
@@ -348,7 +347,7 @@ async function paced(): Promise<BenchSection> {
   const { resetRuntimeConfig } = await import('../src/config.ts');
   const saved = { ...process.env };
   try {
-    Object.assign(process.env, { TABLE_NAME: 'unused', TOKEN_PEPPER: PEPPER, AWS_REGION: 'ap-northeast-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    Object.assign(process.env, { TABLE_NAME: 'unused', TOKEN_PEPPER: PEPPER, ...LOCAL_AWS_ENV });
     resetRuntimeConfig();
     const rows = [await pacedRun('null', PACED_N), await pacedRun('ses', PACED_SENDER_N), await pacedRun('sms', PACED_SENDER_N)];
     return {

@@ -15,7 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startDynamoDbLocal, createTable } from './dynamodb-local.ts';
+import { startDynamoDbLocal, createTable, LOCAL_AWS_ENV } from './dynamodb-local.ts';
 import { startLocalPeers, type LocalPeers } from './peers.ts';
 import { createEventBus, type EventBusOptions, type LocalEventBus, type PutEnvelope, type PutResult } from './event-bus.ts';
 import { startLocalHttpServer, htmlPage, jsonResponse, escapeHtml, sessionCookie, type LocalPage, type Operator } from './http-server.ts';
@@ -95,7 +95,7 @@ export interface LocalRuntime extends LocalRuntimeContext {
   stop(): Promise<void>;
 }
 
-const REGION = 'ap-northeast-1';
+const REGION = LOCAL_AWS_ENV.AWS_REGION;
 
 /** `npm start`'s ports; each overridable by the environment variable of that name. */
 export const DEFAULT_PORTS = {
@@ -183,10 +183,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     const api = `http://localhost:${apiPort}`;
     // What the CDK stack sets on the functions, pointed at the local peers; dummy credentials.
     const env: Record<string, string> = {
-      AWS_REGION: REGION,
+      ...LOCAL_AWS_ENV,
       AWS_DEFAULT_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
       ...peers.env,
       TABLE_NAME: tableName,

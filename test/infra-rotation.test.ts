@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler, newPepper, rotatedValue, setSecretsManagerClient } from '../infra/rotation/pepper-rotation.ts';
 import { resetTokenPeppers, tokenPeppers } from '../src/adapters/pepper.ts';
 import { resetRuntimeConfig } from '../src/config.ts';
+import { LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
 
 const ARN = 'arn:aws:secretsmanager:ap-northeast-1:111111111111:secret:pepper-AbCdEf';
 
@@ -94,9 +95,7 @@ beforeAll(async () => {
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   setSecretsManagerClient(new SecretsManagerClient({ endpoint, region: 'ap-northeast-1', credentials, maxAttempts: 1 }));
   Object.assign(process.env, {
-    AWS_REGION: 'ap-northeast-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...LOCAL_AWS_ENV,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
     TABLE_NAME: 'unused',
     TOKEN_PEPPER_SECRET_ARN: ARN,

@@ -4,7 +4,7 @@
  */
 import { inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { createTable } from '../../local/dynamodb-local.ts';
+import { createTable, LOCAL_AWS_ENV } from '../../local/dynamodb-local.ts';
 import { resetRuntimeConfig } from '../../src/config.ts';
 import { setAwsClients } from '../../src/adapters/clients.ts';
 
@@ -21,9 +21,7 @@ export async function setupTestEnv(extra: Record<string, string> = {}): Promise<
   const tableName = `t-${randomUUID()}`;
   await createTable(dynamoEndpoint, tableName);
   Object.assign(process.env, {
-    AWS_REGION: 'ap-northeast-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...LOCAL_AWS_ENV,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     TABLE_NAME: tableName,
     TOKEN_PEPPER: TEST_PEPPER,
