@@ -145,18 +145,10 @@ export class ActionsApi extends Construct {
     });
 
     // CloudFront in front of the HTTP API: the WAF can attach to CloudFront, not to an HTTP API.
-    const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
-      comment: 'Action pages: no framing, no referrer (the URL holds the token), HSTS',
-      securityHeadersBehavior: {
-        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
-        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
-        contentTypeOptions: { override: true },
-        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
-        contentSecurityPolicy: {
-          contentSecurityPolicy: "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-          override: false,
-        },
-      },
+    const securityHeaders = strictHeaders(this, 'SecurityHeaders', 'Action pages: no framing, no referrer (the URL holds the token), HSTS', {
+      // The action page sets its own, narrower CSP (stylesheet hash); this one only fills a gap.
+      contentSecurityPolicy: "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      override: false,
     });
 
     const custom = cfg.actionPages.customDomain;
@@ -241,18 +233,9 @@ export class ActionsApi extends Construct {
       'AwsSolutions-S1',
       'Holds only the console\'s static files (no data), readable solely by CloudFront through origin access control; every change is a deployment, recorded by CloudFormation and CloudTrail.',
     );
-    const consoleHeaders = new cloudfront.ResponseHeadersPolicy(this, 'ConsoleHeaders', {
-      comment: 'Operations console: strict CSP, no framing, HSTS',
-      securityHeadersBehavior: {
-        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
-        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
-        contentTypeOptions: { override: true },
-        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
-        contentSecurityPolicy: {
-          contentSecurityPolicy: `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${cognitoDomain}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
-          override: true,
-        },
-      },
+    const consoleHeaders = strictHeaders(this, 'ConsoleHeaders', 'Operations console: strict CSP, no framing, HSTS', {
+      contentSecurityPolicy: `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${cognitoDomain}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+      override: true,
     });
     // "/console/" and other directory URLs serve their index.html.
     const indexRewrite = new cloudfront.Function(this, 'ConsoleIndex', {
@@ -347,4 +330,18 @@ export class ActionsApi extends Construct {
     new CfnOutput(this, 'OperatorUserPoolClientId', { value: this.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'ConsoleUrl', { value: consoleUrl });
   }
+}
+
+/** HSTS, no framing, nosniff and no referrer (URLs may hold tokens), with the given CSP. */
+function strictHeaders(scope: Construct, id: string, comment: string, csp: cloudfront.ResponseHeadersContentSecurityPolicy) {
+  return new cloudfront.ResponseHeadersPolicy(scope, id, {
+    comment,
+    securityHeadersBehavior: {
+      strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
+      frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+      contentTypeOptions: { override: true },
+      referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+      contentSecurityPolicy: csp,
+    },
+  });
 }
