@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { db, tableName, isConditionFailure } from '../store/db.ts';
+import { db, tableName, isConditionFailure, queryByPrefix } from '../store/db.ts';
 import { key, TTL_ATTRIBUTE } from '../store/table.ts';
 import type { AccountRecord, CustomerRecord, LinkRecord } from '../store/types.ts';
 import { hashToken, generateToken, tokenExpiry, type TokenAction } from '../domain/tokens.ts';
@@ -452,21 +452,7 @@ async function batchGet(keys: { pk: string; sk: string }[], consistent = false):
 }
 
 async function linksOf(accountId: string): Promise<LinkRecord[]> {
-  const items: LinkRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': key.account(accountId).pk, ':p': 'LINK#' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const i of out.Items ?? []) items.push(strip<LinkRecord>(i));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
+  return (await queryByPrefix(key.account(accountId).pk, 'LINK#')).map((i) => strip<LinkRecord>(i));
 }
 
 /**
