@@ -16,16 +16,13 @@
  *   the customer's first account and the message says to call for the others.
  */
 import { createHash } from 'node:crypto';
-import type { AppActivated, ContactChanged, LinkCreated, Locale, WithdrawalPosted } from '../../events/core.ts';
+import type { ContactChanged, CoreEvent, Locale, WithdrawalPosted } from '../../events/core.ts';
 import type { AlertChannel } from '../../events/alerting.ts';
 import type { TokenAction } from './tokens.ts';
 import { maskEmail, maskPhone, type AlertContent, type AlertOrigin } from './messages/content.ts';
 
-export type AlertableEvent =
-  | { detailType: 'LinkCreated'; detail: LinkCreated }
-  | { detailType: 'AppActivated'; detail: AppActivated }
-  | { detailType: 'WithdrawalPosted'; detail: WithdrawalPosted }
-  | { detailType: 'ContactChanged'; detail: ContactChanged };
+/** Every inbound event but the profile projection, which never raises an alert. */
+export type AlertableEvent = Exclude<CoreEvent, { detailType: 'CustomerProfileUpserted' }>;
 
 export interface CustomerView {
   customerId: string;
