@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CampaignError, type CampaignStatus } from '../src/campaign/types.ts';
+import { LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
 
 const HELP = readFileSync(new URL(import.meta.url)).toString().split('*/')[0]!.replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, '');
 
@@ -37,9 +38,7 @@ function localEnv(aws: boolean): void {
   set('ACTION_BASE_URL', rt.urls?.actionBase);
   set('TABLE_NAME', rt.tableName ?? 'alerting-local');
   set('TOKEN_PEPPER', rt.tokenPepper);
-  set('AWS_REGION', 'ap-northeast-1');
-  set('AWS_ACCESS_KEY_ID', 'local');
-  set('AWS_SECRET_ACCESS_KEY', 'local');
+  for (const [k, v] of Object.entries(LOCAL_AWS_ENV)) set(k, v);
   set('CAMPAIGN_LOCAL_DELIVERY_LOOKUP', 'true');
 }
 
