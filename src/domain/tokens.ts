@@ -28,6 +28,8 @@ export interface TokenGrant {
   actions: TokenAction[];
   issuedAt: string;
   expiresAt: string;
+  /** The channel whose message carries the token; the step-up code for "it was me" goes to the other. */
+  channel?: 'EMAIL' | 'SMS';
 }
 
 export function generateToken(): string {

@@ -58,6 +58,8 @@ export interface TokenRecord {
   expiresAt: string;
   /** actionKey -> ISO time it was used. */
   used: Record<string, string>;
+  /** The channel whose message carried this token (the step-up code goes to the other one). */
+  channel?: 'EMAIL' | 'SMS';
 }
 
 export interface AuditEntry {
@@ -76,4 +78,9 @@ export interface AuditEntry {
   target: string;
   oldState: string;
   newState: string;
+  /** A releasing action's step-up ("CODE" or "PASSKEY"), or the channel a step-up code went by. */
+  stepUp?: 'CODE' | 'PASSKEY';
+  channel?: 'EMAIL' | 'SMS';
+  /** First 8 characters of a passkey's credential id (registration, use, removal). */
+  credentialRef?: string;
 }
