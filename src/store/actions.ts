@@ -28,6 +28,19 @@ export interface ActionContext {
   /** Marks the token's action used in the same transaction. */
   token?: { tokenHash: string; actionKey: string };
   at?: Date;
+  /**
+   * A releasing action's step-up (src/stepup): its writes (the code spent, or the passkey's
+   * challenge and counter) join the change's transaction, so a code is never spent without the
+   * change nor the change made without the code; `stillValid` is asked again before a retry.
+   * A releasing action from a token without one is refused.
+   */
+  stepUp?: StepUpProof;
+}
+
+export interface StepUpProof {
+  method: 'CODE' | 'PASSKEY';
+  items: TransactItem[];
+  stillValid(): Promise<boolean>;
 }
 
 export interface ActionResult {
@@ -69,7 +82,7 @@ const revokeKey = (linkId: string) => `REVOKE_LINK:${linkId}`;
 /** Identifies the token in the audit trail without being usable as one. */
 export const tokenRef = (tokenHash: string) => tokenHash.slice(0, 8);
 
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 /**
  * The token's part of the transaction. `alsoUnused` lists other actions of the same token that
@@ -124,6 +137,7 @@ function auditFor(
     newState,
     ...(ctx.alertId ? { alertId: ctx.alertId } : {}),
     ...(ctx.token ? { tokenRef: tokenRef(ctx.token.tokenHash) } : {}),
+    ...(ctx.stepUp ? { stepUp: ctx.stepUp.method } : {}),
   };
   return auditPut(entry) as TransactItem;
 }
@@ -317,7 +331,11 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
   const at = (ctx.at ?? new Date()).toISOString();
   // "It was me" must not follow a freeze or a revoke carried by the same alert.
   const alsoUnused = verb === 'confirmLink' ? [FREEZE_KEY, revokeKey(linkId)] : [];
+  // "It was me" from a link releases money: never without the step-up (a scanner has none).
+  if (verb === 'confirmLink' && ctx.token && !ctx.stepUp) throw new ActionRefusedError('ACTION_NOT_AVAILABLE');
+  const stepUpItems = verb === 'confirmLink' ? (ctx.stepUp?.items ?? []) : [];
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0 && stepUpItems.length > 0 && !(await ctx.stepUp!.stillValid())) throw new ActionRefusedError('ACTION_NOT_AVAILABLE');
     if (ctx.token && (attempt > 0 || alsoUnused.length > 0)) {
       const problem = await tokenProblem(accountId, ctx.token, at, alsoUnused);
       if (problem) throw new ActionRefusedError(problem);
@@ -357,6 +375,7 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
           },
         },
         ...tokenItems,
+        ...stepUpItems,
       ]);
       if (ok) return { changed: false };
       continue;
@@ -381,6 +400,7 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
         },
       },
       ...tokenItems,
+      ...stepUpItems,
       auditFor(accountId, ctx, at, verb, `LINK#${linkId}`, t.from, t.to),
       outboxPut(event),
     ]);
