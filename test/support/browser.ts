@@ -1,16 +1,17 @@
 /**
- * Launches Debian's chromium through playwright-core (never a downloaded browser), with a fresh
- * profile, and helps the browser tests: screenshots under test-output/screenshots/, axe-core
+ * Launches the npm-shipped Chromium (test/support/chromium.ts: @sparticuz/chromium, with Noto Sans
+ * JP in a private HOME) through playwright-core, with a fresh profile, and helps the browser tests: screenshots under test-output/screenshots/, axe-core
  * injected from node_modules, and a dev-login cookie for the console.
  */
 import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { inject } from 'vitest';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { chromiumArgs } from './chromium.ts';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOT_DIR = join(ROOT, 'test-output', 'screenshots');
 
@@ -21,12 +22,17 @@ export interface Browser {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+  // Prepared once per run by the global setup (test/support/global-setup.ts).
+  const executablePath = inject('chromiumPath');
+  const home = inject('chromiumHome');
+  if (!executablePath || !existsSync(executablePath)) throw new Error(`Chromium was not prepared (${executablePath}): see test/support/chromium.ts`);
   const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: chromiumArgs(),
+    // HOME's .fonts holds Noto Sans JP: Japanese renders as text, not boxes.
+    env: { ...process.env, HOME: home },
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
     // Anything not on localhost is blocked below; a page that tries is a failure.
