@@ -19,9 +19,34 @@ export const RuntimeConfig = z.object({
   /** Reply-To for alerts: where email replies land (SES receipt rule). */
   SES_REPLY_TO_ADDRESS: z.email().default('reply@alerts.example-bank.jp'),
   SES_CONFIGURATION_SET: z.string().default(''),
-  /** SMS origination identity (sender id / number); empty = account default. */
+  /**
+   * Legacy SNS Publish attributes (sender id / origination number), still read by the campaign
+   * SMS sender until it moves to src/adapters/sms.ts; alerts and acknowledgements ignore them.
+   */
   SMS_ORIGINATION_NUMBER: z.string().default(''),
   SMS_SENDER_ID: z.string().default(''),
+  /**
+   * End User Messaging SMS: the configuration set whose event destination publishes the status
+   * events to the delivery topic (empty: no status events at all), and the origination identity
+   * (phone number id/ARN, pool id/ARN or sender id; empty: the service picks from the account).
+   */
+  SMS_CONFIGURATION_SET: z.string().regex(/^[A-Za-z0-9_:/-]{0,256}$/, 'a configuration set name or ARN').default(''),
+  SMS_ORIGINATION_IDENTITY: z.string().regex(/^[A-Za-z0-9_:/+-]{0,256}$/, 'a phone number, pool or sender id, or its ARN').default(''),
+  /**
+   * "always": alert SMS carry the action link. "never": they name the event, the reply keyword
+   * (凍結 / FREEZE) and SMS_BANK_CONTACT instead (Japanese carriers' filters such as docomo's
+   * 危険SMS拒否 drop SMS with links); the email still carries the link.
+   */
+  SMS_LINKS: z.enum(['always', 'never']).default('always'),
+  /**
+   * The bank's official number or app as an SMS names it (e.g. 0120-000-110). GSM-7 characters
+   * only (English SMS must stay GSM-7), at most 30 (the segment budget is tested at 30).
+   */
+  SMS_BANK_CONTACT: z
+    .string()
+    .max(30)
+    .regex(/^[A-Za-z0-9 .,:()+\/&'-]*$/, 'letters, digits, spaces and . , : ( ) + / & \' - only')
+    .default(''),
   /** Action tokens expire after this many days. */
   TOKEN_TTL_DAYS: positiveInt.default(7),
   /**
@@ -62,6 +87,9 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
   const cfg = result.data;
   if (!cfg.TOKEN_PEPPER && !cfg.TOKEN_PEPPER_SECRET_ARN) {
     throw new ConfigError('invalid configuration: TOKEN_PEPPER or TOKEN_PEPPER_SECRET_ARN must be set');
+  }
+  if (cfg.SMS_LINKS === 'never' && !cfg.SMS_BANK_CONTACT.trim()) {
+    throw new ConfigError('invalid configuration: SMS_BANK_CONTACT must be set when SMS_LINKS is "never" (the SMS names it instead of a link)');
   }
   return cfg;
 }
