@@ -5,6 +5,7 @@ import { findAlert, markUndeliveredReported, recordDeliveryStatus } from '../sto
 import { getCustomer } from '../store/customers.ts';
 import { getSend, recipientRef, recordProviderAccepted } from '../store/send-ledger.ts';
 import { sendFallback } from './fallback.ts';
+import { recordIfCampaignSend } from './campaign-sends.ts';
 import type { DeliveryConfig, DeliveryPorts } from './service.ts';
 import { dueIn, findMessage, forgetDue, forgetOrphans, orphansOf, parkOrphan, rememberMessage, suppressCustomerEmail, watchDeadline } from './store.ts';
 
@@ -30,6 +31,7 @@ export function deliveryPorts(): DeliveryPorts {
     parkOrphan,
     orphansOf,
     forgetOrphans,
+    recordCampaignSend: recordIfCampaignSend,
   };
 }
 

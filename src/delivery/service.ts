@@ -63,6 +63,8 @@ export interface DeliveryPorts {
   parkOrphan(messageId: string, payload: string, at: Date): Promise<void>;
   orphansOf(messageId: string): Promise<string[]>;
   forgetOrphans(messageId: string): Promise<void>;
+  /** Campaign messages (tagged with their ledger key): record the send in the campaign ledger; true if it was one (src/delivery/campaign-sends.ts). */
+  recordCampaignSend?(payload: unknown, now: Date): Promise<boolean>;
 }
 
 export interface DeliveryConfig {
@@ -81,7 +83,7 @@ const UNKNOWN_RETRY_WINDOW_MS = 15 * 60_000;
 
 export type ProviderEventResult =
   | { kind: 'REJECTED'; reason: string }
-  | { kind: 'IGNORED'; reason: 'NO_OUTCOME' | 'UNKNOWN_MESSAGE' | 'PARKED' }
+  | { kind: 'IGNORED'; reason: 'NO_OUTCOME' | 'UNKNOWN_MESSAGE' | 'PARKED' | 'CAMPAIGN' }
   | {
       kind: 'APPLIED';
       alertId: string;
@@ -102,6 +104,7 @@ export async function handleProviderEvent(
 ): Promise<ProviderEventResult> {
   const p = payload as { eventType?: unknown; mail?: unknown } | null;
   if (!p || typeof p !== 'object' || typeof p.eventType !== 'string') return { kind: 'REJECTED', reason: 'not a delivery event: no eventType' };
+  if (ports.recordCampaignSend && (await ports.recordCampaignSend(payload, now))) return { kind: 'IGNORED', reason: 'CAMPAIGN' };
 
   let outcomes: DeliveryOutcome[];
   let messageId: string;
