@@ -69,6 +69,14 @@ export const RuntimeConfig = z.object({
   ALERT_DLQ_URL: z.url().optional(),
   /** Minutes after which an alert that reached no channel is reported undelivered. */
   UNDELIVERED_AFTER_MINUTES: positiveInt.default(15),
+  /** "It was me" step-up: a code is valid this many minutes (src/stepup/codes.ts). */
+  STEPUP_CODE_TTL_MINUTES: positiveInt.max(60).default(10),
+  /** Wrong codes (over all codes of one confirmation) that lock that confirmation. */
+  STEPUP_MAX_ATTEMPTS: positiveInt.max(10).default(5),
+  /** Seconds before another code may be sent for the same confirmation. */
+  STEPUP_RESEND_SECONDS: positiveInt.default(60),
+  /** Codes sent to one customer per clock hour, over all alerts. */
+  STEPUP_MAX_CODES_PER_HOUR: positiveInt.default(6),
   /** Local mode: API key for /v1/authorize and the operations API (IAM in AWS). */
   LOCAL_API_KEY: z.string().optional(),
 });
