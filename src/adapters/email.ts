@@ -5,7 +5,7 @@
  * its send-ledger entry.
  */
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { awsClients } from './clients.ts';
+import { sesClient } from './ses-client.ts';
 import { runtimeConfig } from '../config.ts';
 
 export interface OutboundEmail {
@@ -20,7 +20,7 @@ export interface OutboundEmail {
 export async function sendEmail(m: OutboundEmail): Promise<{ messageId: string }> {
   const cfg = runtimeConfig();
   const configured = cfg.SES_CONFIGURATION_SET !== '';
-  const out = await awsClients().ses.send(
+  const out = await sesClient().send(
     new SendEmailCommand({
       FromEmailAddress: cfg.SES_FROM_ADDRESS,
       Destination: { ToAddresses: [m.to] },

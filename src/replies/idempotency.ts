@@ -9,7 +9,7 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
-import { awsClients } from '../adapters/clients.ts';
+import { dynamoDbClient } from '../adapters/dynamodb-client.ts';
 import { runtimeConfig } from '../config.ts';
 import { TTL_ATTRIBUTE } from '../store/table.ts';
 import type { ReplyResult } from './service.ts';
@@ -41,7 +41,7 @@ function idempotency() {
         sortKeyAttr: 'sk',
         staticPkValue: 'IDEMPOTENCY#replies',
         expiryAttr: TTL_ATTRIBUTE,
-        awsSdkV3Client: awsClients().dynamodb,
+        awsSdkV3Client: dynamoDbClient(),
       }),
     };
   }

@@ -6,12 +6,13 @@
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { awsClients } from '../adapters/clients.ts';
+import { sesClient } from '../adapters/ses-client.ts';
+import { snsClient } from '../adapters/sns-client.ts';
 import { runtimeConfig } from '../config.ts';
 
 export async function sendAckSms(to: string, text: string): Promise<string | undefined> {
   const cfg = runtimeConfig();
-  const out = await awsClients().sns.send(
+  const out = await snsClient().send(
     new PublishCommand({
       PhoneNumber: to,
       Message: text,
@@ -27,7 +28,7 @@ export async function sendAckSms(to: string, text: string): Promise<string | und
 
 export async function sendAckEmail(to: string, subject: string, text: string): Promise<string | undefined> {
   const cfg = runtimeConfig();
-  const out = await awsClients().ses.send(
+  const out = await sesClient().send(
     new SendEmailCommand({
       FromEmailAddress: cfg.SES_FROM_ADDRESS,
       Destination: { ToAddresses: [to] },

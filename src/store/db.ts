@@ -1,9 +1,9 @@
 /** The table name and document client every store module uses. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { awsClients } from '../adapters/clients.ts';
+import { documentClient } from '../adapters/dynamodb-client.ts';
 import { runtimeConfig } from '../config.ts';
 
-export const db = () => awsClients().doc;
+export const db = documentClient;
 export const tableName = () => runtimeConfig().TABLE_NAME;
 
 /** True for a failed condition, alone or inside a cancelled transaction. */
