@@ -28,7 +28,7 @@ export type Transition<S extends string> =
   | { kind: 'UNCHANGED'; state: S }
   | { kind: 'REFUSED'; state: S; reason: RefusalReason };
 
-export type RefusalReason = 'ACCOUNT_FROZEN' | 'LINK_REVOKED' | 'ACCOUNT_NOT_FROZEN';
+export type RefusalReason = 'ACCOUNT_FROZEN' | 'LINK_REVOKED' | 'ACCOUNT_NOT_FROZEN' | 'LINK_SUSPENDED';
 
 /** Freezing is always allowed; freezing a frozen account is a success that changes nothing. */
 export function freezeTransition(state: AccountState): Transition<AccountState> {
@@ -53,6 +53,8 @@ export function revokeTransition(state: LinkState): Transition<LinkState> {
  */
 export function confirmTransition(link: LinkState, account: AccountState): Transition<LinkState> {
   if (link === 'REVOKED') return { kind: 'REFUSED', state: link, reason: 'LINK_REVOKED' };
+  // A link made while its provider was suspended cannot be released by "it was me".
+  if (link === 'SUSPENDED') return { kind: 'REFUSED', state: link, reason: 'LINK_SUSPENDED' };
   if (account === 'FROZEN') return { kind: 'REFUSED', state: link, reason: 'ACCOUNT_FROZEN' };
   return link === 'PENDING' ? { kind: 'CHANGE', from: link, to: 'ACTIVE' } : { kind: 'UNCHANGED', state: link };
 }

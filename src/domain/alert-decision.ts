@@ -43,7 +43,7 @@ export interface AccountView {
 
 export interface LinkView {
   providerName: string;
-  state: 'PENDING' | 'ACTIVE' | 'REVOKED';
+  state: 'PENDING' | 'ACTIVE' | 'REVOKED' | 'SUSPENDED';
   holdUntil: string;
 }
 

@@ -28,6 +28,9 @@ export interface ActionContext {
   /** Marks the token's action used in the same transaction. */
   token?: { tokenHash: string; actionKey: string };
   at?: Date;
+  /** Operator changes (e.g. a provider's bulk revoke, src/fraud/providers): who asked and who approved, for the audit. */
+  operatorId?: string;
+  approverId?: string;
   /**
    * A releasing action's step-up (src/stepup): its writes (the code spent, or the passkey's
    * challenge and counter) join the change's transaction, so a code is never spent without the
@@ -54,6 +57,8 @@ export type ActionRefusal =
   | 'UNKNOWN_LINK'
   | 'ACCOUNT_FROZEN'
   | 'LINK_REVOKED'
+  /** "It was me" on a link made while its provider was suspended (src/fraud/providers). */
+  | 'LINK_SUSPENDED'
   | 'ACCOUNT_NOT_FROZEN'
   /** The token is missing, expired or for another account. */
   | 'TOKEN_UNUSABLE'
@@ -138,6 +143,8 @@ function auditFor(
     ...(ctx.alertId ? { alertId: ctx.alertId } : {}),
     ...(ctx.token ? { tokenRef: tokenRef(ctx.token.tokenHash) } : {}),
     ...(ctx.stepUp ? { stepUp: ctx.stepUp.method } : {}),
+    ...(ctx.operatorId ? { operatorId: ctx.operatorId } : {}),
+    ...(ctx.approverId ? { approverId: ctx.approverId } : {}),
   };
   return auditPut(entry) as TransactItem;
 }
@@ -385,7 +392,7 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
         ? // Leaving the sparse Audience index: a revoked link gets no campaign messages.
           'SET #s = :new, version = :next, updatedAt = :at, revokedAt = :at REMOVE audiencePk, audienceSk'
         : 'SET #s = :new, version = :next, updatedAt = :at, confirmedAt = :at';
-    const detail = { accountId, at, actor: ctx.actor, linkId, providerId: link.providerId, ...(ctx.alertId ? { alertId: ctx.alertId } : {}) };
+    const detail = { accountId, at, actor: ctx.actor, linkId, providerId: link.providerId, ...(ctx.alertId ? { alertId: ctx.alertId } : {}), ...(ctx.operatorId ? { operatorId: ctx.operatorId } : {}) };
     const event = outboxed(verb === 'revokeLink' ? { detailType: 'LinkRevoked', detail } : { detailType: 'LinkConfirmed', detail }, at);
     const ok = await transact([
       ...accountCheck,

@@ -3,7 +3,8 @@ import type { Locale } from '../../events/core.ts';
 import type { TokenAction } from '../domain/tokens.ts';
 
 export type AccountState = 'ACTIVE' | 'FROZEN';
-export type LinkState = 'PENDING' | 'ACTIVE' | 'REVOKED';
+/** SUSPENDED: created while its provider's new links were suspended by operations (src/fraud/providers). */
+export type LinkState = 'PENDING' | 'ACTIVE' | 'REVOKED' | 'SUSPENDED';
 
 export interface CustomerRecord {
   customerId: string;
