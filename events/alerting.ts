@@ -71,6 +71,52 @@ export const alertingEvents = {
   ContactNeedsFixing,
 } as const;
 export type AlertingEventName = keyof typeof alertingEvents;
+/**
+ * Fraud operations (src/fraud/): provider controls, incidents across accounts, reimbursement.
+ * Provider controls name both operators: who asked and who approved.
+ */
+const providerControl = { providerId: id, at: isoTime, requestId: id, operatorId: id, approverId: id, reason: z.string().max(500) };
+export const ProviderSuspended = z.object({ ...providerControl }).strict();
+export type ProviderSuspended = z.infer<typeof ProviderSuspended>;
+export const ProviderResumed = z.object({ ...providerControl }).strict();
+export type ProviderResumed = z.infer<typeof ProviderResumed>;
+/** Every unconfirmed link of a provider revoked as one operation (each link also has its LinkRevoked). */
+export const LinksBulkRevoked = z.object({ ...providerControl, revoked: z.number().int().nonnegative(), accounts: z.number().int().nonnegative(), campaignId: id.optional() }).strict();
+export type LinksBulkRevoked = z.infer<typeof LinksBulkRevoked>;
+/** A detection rule fired: an incident opened (src/fraud/detection). Keys are the rule's, never contacts. */
+export const SuspiciousActivityDetected = z
+  .object({
+    incidentId: id,
+    rule: z.enum(['ACCOUNTS_PER_IP', 'ACCOUNTS_PER_DEVICE', 'PROVIDER_LINK_RATE', 'CONTACT_CHANGE_THEN_LINK']),
+    key: z.string().max(200),
+    providerIds: z.array(id).max(50),
+    accounts: z.number().int().nonnegative(),
+    links: z.number().int().nonnegative(),
+    at: isoTime,
+  })
+  .strict();
+export type SuspiciousActivityDetected = z.infer<typeof SuspiciousActivityDetected>;
+/** A reimbursement case was reviewed: the bank owes the customer this (src/fraud/cases). */
+export const ReimbursementDue = z
+  .object({
+    caseId: id,
+    accountId: id,
+    linkId: id,
+    providerId: id,
+    /** Minor units per ISO 4217 currency. */
+    amounts: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().int().nonnegative()),
+    debits: z.number().int().nonnegative(),
+    reviewedBy: id,
+    at: isoTime,
+  })
+  .strict();
+export type ReimbursementDue = z.infer<typeof ReimbursementDue>;
+
 export type AlertingEvent = {
   [K in AlertingEventName]: { detailType: K; detail: z.infer<(typeof alertingEvents)[K]> };
 }[AlertingEventName];
+  ProviderSuspended,
+  ProviderResumed,
+  LinksBulkRevoked,
+  SuspiciousActivityDetected,
+  ReimbursementDue,
