@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { startDynamoDbLocal, createTable, LOCAL_AWS_ENV } from './dynamodb-local.ts';
 import { startLocalPeers, type LocalPeers } from './peers.ts';
 import { createEventBus, type EventBusOptions, type LocalEventBus, type PutEnvelope, type PutResult } from './event-bus.ts';
+import { deadLetterPages, startLocalDeadLetterQueues } from './dead-letter-queue.ts';
 import { startLocalHttpServer, htmlPage, jsonResponse, escapeHtml, sessionCookie, type LocalPage, type Operator } from './http-server.ts';
 import { createInvoker, loadHandlers, REPO_ROOT, type LambdaHandler, type LoadedHandlers } from './handlers.ts';
 import { demoCustomerEvents } from './demo-data.ts';
@@ -26,6 +27,7 @@ import { schedules as defaultSchedules, type FunctionName, type Schedule } from 
 import { resetRuntimeConfig } from '../src/config.ts';
 import { setAwsClients } from '../src/adapters/clients.ts';
 import { resetTokenPeppers } from '../src/adapters/pepper.ts';
+import { snsEvent, TOPICS } from './reply-simulator.ts';
 
 export interface LocalRuntimeOptions {
   /** 0 or absent: a free port. `npm start` passes fixed defaults (see local/start.ts). */
@@ -179,6 +181,13 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     const db = started[0].value;
     const peers = started[1].value;
     await createTable(db.endpoint, tableName);
+    // The queues' dead-letter queues (SQS protocol), so a handler parks a message as in AWS.
+    let busRef: LocalEventBus | undefined;
+    const dlqs = await startLocalDeadLetterQueues(() => {
+      if (!busRef) throw new Error('the event bus is not running yet');
+      return busRef;
+    });
+    cleanup.push(() => dlqs.stop());
 
     const api = `http://localhost:${apiPort}`;
     // What the CDK stack sets on the functions, pointed at the local peers; dummy credentials.
@@ -187,6 +196,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       AWS_DEFAULT_REGION: REGION,
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
       ...peers.env,
+      AWS_ENDPOINT_URL_SQS: dlqs.endpoint,
+      // As the stack wires it: the alert queue's DLQ, where events that fail their schema are parked.
+      ALERT_DLQ_URL: dlqs.queueUrl('CoreEventsToAlert'),
       TABLE_NAME: tableName,
       TOKEN_PEPPER: tokenPepper,
       ACTION_BASE_URL: `${api}/a/`,
@@ -196,6 +208,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       // Quiet by default: handler logs at WARN, no EMF metric lines. Override from the shell.
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      // Campaign emails name a configuration set, so the local SES publishes their Send events
+      // (routed to the delivery function below) as AWS does: in-doubt sends resolve from them.
+      CAMPAIGN_SES_CONFIGURATION_SET: 'local-campaigns',
       ...opts.env,
     };
     for (const [k, v] of Object.entries(env)) {
@@ -215,10 +230,18 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     for (const f of loaded.failed) log(`functions/${f.name}/handler.ts not loaded: ${f.error}`);
     const invoke = createInvoker(loaded.handlers, opts.functionTimeoutMs ? { timeoutMs: opts.functionTimeoutMs } : {});
     const bus = createEventBus({ invoke, available: (n) => loaded.handlers.has(n), log, ...opts.bus });
+    busRef = bus;
     cleanup.push(() => bus.stop());
     // Events the handlers publish (bank.alerting) are routed like any other, when a rule matches.
     peers.onEvents((events) => {
       bus.put(events.map((e) => ({ source: e.source, 'detail-type': e.detailType, detail: e.detail })));
+    });
+    // SES configuration-set events: in AWS an SNS event destination subscribed by the delivery function.
+    peers.onSesSendEvents(async (records) => {
+      if (!loaded.handlers.has('delivery')) return;
+      for (const r of records) {
+        await invoke('delivery', snsEvent(r, TOPICS.sesEvents)).catch((e: unknown) => log(`SES Send event -> delivery failed: ${e instanceof Error ? e.name : 'error'}`));
+      }
     });
 
     const urls: LocalRuntimeUrls = {
@@ -322,23 +345,7 @@ function runSchedules(
 function runtimePages(ctx: LocalRuntimeContext, functions: LocalRuntime['functions']): LocalPage[] {
   const { bus, peers } = ctx;
   return [
-    {
-      path: '/dead-letters',
-      title: 'Dead letters',
-      handle: () => {
-        const rows = bus
-          .deadLetters()
-          .reverse()
-          .map((d) => `<tr><td>${escapeHtml(d.deadAt)}</td><td>${escapeHtml(d.detailType)}<br><code>${escapeHtml(d.eventId)}</code></td><td>${escapeHtml(d.route)} → ${d.target}</td><td>${d.receiveCount}</td><td>${escapeHtml(d.lastError)}</td></tr>`)
-          .join('');
-        return htmlPage(
-          'Dead letters',
-          `<p>Messages that failed their route's maxReceiveCount receives, newest first (as the DLQ of each queue holds them). JSON: <a href="/dead-letters.json">/dead-letters.json</a>.</p>
-<table><tr><th>When</th><th>Event</th><th>Queue → function</th><th>Receives</th><th>Last error</th></tr>${rows || '<tr><td colspan="5">None.</td></tr>'}</table>`,
-        );
-      },
-    },
-    { path: '/dead-letters.json', handle: () => jsonResponse(bus.deadLetters()) },
+    ...deadLetterPages(bus),
     {
       path: '/events',
       title: 'Events on the local bus',

@@ -5,6 +5,11 @@
  * TooManyRequestsException, 5xx, 400 MessageRejected) and keeps what aws-ses-v2-local does not store, the EmailTags
  * and the configuration set of each accepted message. Every other request passes through, so
  * the mailbox page and its JSON work on the proxy's port too.
+ *
+ * Like a configuration set with an SNS event destination, it publishes an SES `Send` event
+ * record (with the message's tags) for every message accepted with a ConfigurationSetName, to
+ * the listeners given to `onSendEvents` (the local runtime hands them to the delivery function),
+ * after the answer has gone back to the caller, as SES does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
@@ -26,10 +31,28 @@ export interface LocalEmail {
   at: string;
 }
 
+/** An SES event-publishing record (`eventType: 'Send'`), as the configuration set's SNS destination carries it. */
+export interface SesSendEventRecord {
+  eventType: 'Send';
+  mail: {
+    timestamp: string;
+    source: string;
+    sendingAccountId: string;
+    messageId: string;
+    destination: string[];
+    headersTruncated: boolean;
+    commonHeaders: { from: string[]; to: string[]; messageId: string };
+    tags: Record<string, string[]>;
+  };
+  send: Record<string, never>;
+}
+
 export interface LocalSes {
   endpoint: string;
   mailboxUrl: string;
   emails(): Promise<LocalEmail[]>;
+  /** Receives the `Send` event records of messages accepted with a configuration set. */
+  onSendEvents(listener: (records: SesSendEventRecord[]) => Promise<void> | void): void;
   injectFaults(faults: readonly Fault[]): void;
   clear(): Promise<void>;
   stop(): Promise<void>;
@@ -95,6 +118,30 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
   const upstream = `http://127.0.0.1:${childPort}`;
   const faults = new FaultQueue();
   const extras = new Map<string, { tags: Record<string, string>; acceptedAt: string }>();
+  const sendListeners: ((records: SesSendEventRecord[]) => Promise<void> | void)[] = [];
+  const publish = (records: SesSendEventRecord[]) => {
+    if (records.length === 0) return;
+    for (const l of sendListeners) void Promise.resolve(l(records)).catch(() => undefined);
+  };
+  const sendEvent = (messageId: string, from: string, to: string[], tags: Record<string, string>, operation: string): SesSendEventRecord => ({
+    eventType: 'Send',
+    mail: {
+      timestamp: new Date().toISOString(),
+      source: from,
+      sendingAccountId: '000000000000',
+      messageId,
+      destination: to,
+      headersTruncated: false,
+      commonHeaders: { from: [from], to, messageId },
+      tags: {
+        ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, [v]])),
+        'ses:operation': [operation],
+        'ses:source-ip': ['127.0.0.1'],
+        'ses:caller-identity': ['local'],
+      },
+    },
+    send: {},
+  });
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -118,12 +165,14 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
         upRes.on('data', (c: Buffer) => chunks.push(c));
         upRes.on('end', () => {
           const out = Buffer.concat(chunks);
+          let events: SesSendEventRecord[] = [];
           if (isApiCall && upRes.statusCode === 200 && req.url?.startsWith('/v2/email/outbound-emails')) {
-            rememberTags(body, out);
+            events = rememberTags(body, out);
           }
           if (isApiCall && upRes.statusCode === 200 && req.url?.startsWith('/v2/email/outbound-bulk-emails')) {
-            rememberBulkTags(body, out);
+            events = rememberBulkTags(body, out);
           }
+          res.once('finish', () => publish(events));
           const h = { ...upRes.headers };
           delete h['transfer-encoding'];
           h['content-length'] = String(out.length);
@@ -140,37 +189,53 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
     });
   });
 
-  function rememberTags(reqBody: Buffer, resBody: Buffer): void {
+  function rememberTags(reqBody: Buffer, resBody: Buffer): SesSendEventRecord[] {
     try {
-      const input = JSON.parse(reqBody.toString('utf8')) as { EmailTags?: { Name: string; Value: string }[]; ConfigurationSetName?: string };
+      const input = JSON.parse(reqBody.toString('utf8')) as {
+        EmailTags?: { Name: string; Value: string }[];
+        ConfigurationSetName?: string;
+        FromEmailAddress?: string;
+        Destination?: { ToAddresses?: string[]; CcAddresses?: string[]; BccAddresses?: string[] };
+      };
       const { MessageId } = JSON.parse(resBody.toString('utf8')) as { MessageId?: string };
-      if (!MessageId) return;
+      if (!MessageId) return [];
       const tags = Object.fromEntries((input.EmailTags ?? []).map((t) => [t.Name, t.Value]));
       if (input.ConfigurationSetName) tags['ses:configuration-set'] = input.ConfigurationSetName;
       extras.set(MessageId, { tags, acceptedAt: new Date().toISOString() });
+      if (!input.ConfigurationSetName) return [];
+      const d = input.Destination ?? {};
+      return [sendEvent(MessageId, input.FromEmailAddress ?? '', [...(d.ToAddresses ?? []), ...(d.CcAddresses ?? []), ...(d.BccAddresses ?? [])], tags, 'SendEmail')];
     } catch {
       // not JSON: nothing to remember
+      return [];
     }
   }
 
   /** SendBulkEmail: DefaultEmailTags plus each entry's ReplacementTags, matched to results by position. */
-  function rememberBulkTags(reqBody: Buffer, resBody: Buffer): void {
+  function rememberBulkTags(reqBody: Buffer, resBody: Buffer): SesSendEventRecord[] {
     try {
       type Tag = { Name: string; Value: string };
       const input = JSON.parse(reqBody.toString('utf8')) as {
         DefaultEmailTags?: Tag[];
         ConfigurationSetName?: string;
-        BulkEmailEntries?: { ReplacementTags?: Tag[] }[];
+        FromEmailAddress?: string;
+        BulkEmailEntries?: { ReplacementTags?: Tag[]; Destination?: { ToAddresses?: string[]; CcAddresses?: string[]; BccAddresses?: string[] } }[];
       };
       const { BulkEmailEntryResults } = JSON.parse(resBody.toString('utf8')) as { BulkEmailEntryResults?: { MessageId?: string }[] };
+      const events: SesSendEventRecord[] = [];
       (BulkEmailEntryResults ?? []).forEach((r, i) => {
         if (!r.MessageId) return;
-        const tags = Object.fromEntries([...(input.DefaultEmailTags ?? []), ...(input.BulkEmailEntries?.[i]?.ReplacementTags ?? [])].map((t) => [t.Name, t.Value]));
+        const entry = input.BulkEmailEntries?.[i];
+        const tags = Object.fromEntries([...(input.DefaultEmailTags ?? []), ...(entry?.ReplacementTags ?? [])].map((t) => [t.Name, t.Value]));
         if (input.ConfigurationSetName) tags['ses:configuration-set'] = input.ConfigurationSetName;
         extras.set(r.MessageId, { tags, acceptedAt: new Date().toISOString() });
+        const d = entry?.Destination ?? {};
+        if (input.ConfigurationSetName) events.push(sendEvent(r.MessageId, input.FromEmailAddress ?? '', [...(d.ToAddresses ?? []), ...(d.CcAddresses ?? []), ...(d.BccAddresses ?? [])], tags, 'SendBulkEmail'));
       });
+      return events;
     } catch {
       // not JSON: nothing to remember
+      return [];
     }
   }
 
@@ -180,6 +245,7 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
     endpoint,
     mailboxUrl: `${endpoint}/`,
     injectFaults: (f) => faults.push(f),
+    onSendEvents: (l) => void sendListeners.push(l),
     async emails() {
       const r = await fetch(`${upstream}/store`);
       const { emails } = (await r.json()) as { emails: StoredEmail[] };
