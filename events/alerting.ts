@@ -43,6 +43,16 @@ export const LinkRevoked = z.object({ ...change, linkId: id, providerId: id });
 export type LinkRevoked = z.infer<typeof LinkRevoked>;
 export const LinkConfirmed = z.object({ ...change, linkId: id, providerId: id });
 export type LinkConfirmed = z.infer<typeof LinkConfirmed>;
+/**
+ * A cardless-ATM app activation: the customer said "not me" (AppDeactivated: the core should
+ * deactivate the app on that device; this system denies cardless withdrawals on the account until
+ * operations re-enable them) or "it was me" (AppConfirmed: its hold is lifted).
+ */
+const appChange = { ...change, appId: id, activationId: id, linkId: id.optional() };
+export const AppDeactivated = z.object(appChange);
+export type AppDeactivated = z.infer<typeof AppDeactivated>;
+export const AppConfirmed = z.object(appChange);
+export type AppConfirmed = z.infer<typeof AppConfirmed>;
 
 export const AlertUndelivered = z.object({
   alertId: id,
@@ -61,16 +71,6 @@ export const ContactNeedsFixing = z.object({
 });
 export type ContactNeedsFixing = z.infer<typeof ContactNeedsFixing>;
 
-export const alertingEvents = {
-  AlertSent,
-  AccountFrozen,
-  AccountUnfrozen,
-  LinkRevoked,
-  LinkConfirmed,
-  AlertUndelivered,
-  ContactNeedsFixing,
-} as const;
-export type AlertingEventName = keyof typeof alertingEvents;
 /**
  * Fraud operations (src/fraud/): provider controls, incidents across accounts, reimbursement.
  * Provider controls name both operators: who asked and who approved.
@@ -112,11 +112,23 @@ export const ReimbursementDue = z
   .strict();
 export type ReimbursementDue = z.infer<typeof ReimbursementDue>;
 
-export type AlertingEvent = {
-  [K in AlertingEventName]: { detailType: K; detail: z.infer<(typeof alertingEvents)[K]> };
-}[AlertingEventName];
+export const alertingEvents = {
+  AlertSent,
+  AccountFrozen,
+  AccountUnfrozen,
+  LinkRevoked,
+  LinkConfirmed,
+  AppDeactivated,
+  AppConfirmed,
+  AlertUndelivered,
+  ContactNeedsFixing,
   ProviderSuspended,
   ProviderResumed,
   LinksBulkRevoked,
   SuspiciousActivityDetected,
   ReimbursementDue,
+} as const;
+export type AlertingEventName = keyof typeof alertingEvents;
+export type AlertingEvent = {
+  [K in AlertingEventName]: { detailType: K; detail: z.infer<(typeof alertingEvents)[K]> };
+}[AlertingEventName];

@@ -75,6 +75,12 @@ export const WithdrawalPosted = z
     /** Merchant, ATM location or payee as the core describes it. */
     counterparty: z.string().max(80).optional(),
     origin: origin.optional(),
+    /**
+     * The `requestId` of the POST /v1/authorize that allowed this debit, when there was one: a
+     * debit through a pending link or app is then not counted against the allowance twice.
+     * Without it, the posting is counted as one the core never asked about.
+     */
+    authorizeRequestId: id.optional(),
   })
   .strict();
 export type WithdrawalPosted = z.infer<typeof WithdrawalPosted>;

@@ -12,6 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { tokenPeppers } from '../../src/adapters/pepper.ts';
 import { findToken } from '../../src/store/tokens.ts';
 import { ActionRefusedError, confirmLink, freezeAccount, loadActionSubject, revokeLink, type ActionContext } from '../../src/store/actions.ts';
+import { confirmApp, deactivateApp } from '../../src/holds/app-actions.ts';
 import { handleActionPage, linkIdsOf, type ActionPagePorts, type ActOutcome } from '../../src/domain/action-page/service.ts';
 import { pickLocale } from '../../src/domain/action-page/flow.ts';
 import { renderProblemPage } from '../../src/domain/action-page/render.ts';
@@ -32,7 +33,11 @@ export const ports: ActionPagePorts = {
           ? await freezeAccount(record.accountId, ctx)
           : action.kind === 'REVOKE_LINK'
             ? await revokeLink(record.accountId, action.linkId, ctx)
-            : await confirmLink(record.accountId, action.linkId, ctx);
+            : action.kind === 'DEACTIVATE_APP'
+              ? await deactivateApp(record.accountId, action.activationId, ctx)
+              : action.kind === 'CONFIRM_APP'
+                ? await confirmApp(record.accountId, action.activationId, ctx)
+                : await confirmLink(record.accountId, action.linkId, ctx);
       return { ok: true, changed: r.changed, ...(r.eventPublished !== undefined ? { eventPublished: r.eventPublished } : {}) };
     } catch (e) {
       if (e instanceof ActionRefusedError) return { ok: false, refusal: e.reason };

@@ -20,7 +20,7 @@ import { runtimeConfig } from '../config.ts';
 import { decideAlert, type AlertableEvent, type AlertPlan, type CustomerView, type Recipient, type AccountView, type LinkView } from '../domain/alert-decision.ts';
 import { renderAlertMessages, type RenderedAlert } from '../domain/messages/index.ts';
 import { getAccount, getCustomer, upsertCustomerProfile } from '../store/customers.ts';
-import { createLink, getLink } from '../store/links.ts';
+import { createLink, getLink, isProviderSuspended } from '../store/links.ts';
 import { issueToken } from '../store/tokens.ts';
 import { tokenPeppers } from '../adapters/pepper.ts';
 import { sendEmail } from '../adapters/email.ts';
@@ -126,6 +126,7 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
   let customer: CustomerView | undefined;
   let account: AccountView | undefined;
   let link: LinkView | undefined;
+  let providerSuspended = false;
   if (event.detailType === 'ContactChanged') {
     const c = await getCustomer(event.detail.customerId, true);
     if (!c) return unknown({ customerId: event.detail.customerId });
@@ -137,7 +138,13 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
   } else {
     const { accountId } = event.detail;
     const linkId = event.detailType === 'WithdrawalPosted' ? event.detail.linkId : undefined;
-    const [a, l] = await Promise.all([getAccount(accountId), linkId ? getLink(accountId, linkId) : Promise.resolve(undefined)]);
+    // A new link of a suspended provider is stopped (createLink decides, in its transaction); the alert says so.
+    const [a, l, suspended] = await Promise.all([
+      getAccount(accountId),
+      linkId ? getLink(accountId, linkId) : Promise.resolve(undefined),
+      event.detailType === 'LinkCreated' ? isProviderSuspended(event.detail.provider.id) : Promise.resolve(false),
+    ]);
+    providerSuspended = suspended;
     if (!a) return unknown({ accountId });
     const c = await getCustomer(a.customerId, true);
     if (!c) return unknown({ accountId, customerId: a.customerId });
@@ -168,7 +175,7 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
     );
   }
 
-  const decision = decideAlert(event, { customer, account, ...(link ? { link } : {}), now });
+  const decision = decideAlert(event, { customer, account, ...(link ? { link } : {}), now, providerSuspended });
   if (!decision.alert) {
     const linkError = await linkWrite;
     if (linkError) throw linkError;

@@ -173,7 +173,7 @@ function originOf(o: { ip?: string | undefined; device?: string | undefined; loc
  */
 export function decideAlert(
   event: AlertableEvent,
-  ctx: { customer: CustomerView; account: AccountView; link?: LinkView; now: Date },
+  ctx: { customer: CustomerView; account: AccountView; link?: LinkView; now: Date; providerSuspended?: boolean },
 ): AlertDecision {
   const { customer, account } = ctx;
   const base = {
@@ -190,12 +190,15 @@ export function decideAlert(
   switch (event.detailType) {
     case 'LinkCreated': {
       const d = event.detail;
+      // A link made while operations suspend its provider is stopped already: offer freeze and revoke, never "it was me".
+      const suspended = ctx.providerSuspended === true;
       return {
         alert: true,
         plan: {
           ...base,
+          ...(suspended ? { actions: base.actions.filter((a) => a.kind !== 'CONFIRM_LINK') } : {}),
           owner: accountOwner,
-          content: { kind: 'LINK_CREATED', ...common, providerName: d.provider.displayName, linkType: d.linkType },
+          content: { kind: 'LINK_CREATED', ...common, providerName: d.provider.displayName, linkType: d.linkType, ...(suspended ? { providerSuspended: true } : {}) },
           recipients: profileRecipients(customer),
         },
       };

@@ -13,12 +13,21 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 export type TokenAction =
   | { kind: 'FREEZE_ACCOUNT' }
   | { kind: 'REVOKE_LINK'; linkId: string }
-  | { kind: 'CONFIRM_LINK'; linkId: string };
+  | { kind: 'CONFIRM_LINK'; linkId: string }
+  /**
+   * A cardless-ATM app activation, held like a link (src/holds/). "Deactivate this app" is
+   * protective (one tap, like revoke); "it was me" releases money (step-up, like CONFIRM_LINK).
+   * activationId: the AppActivated event's eventId, so a new activation of the same app (an
+   * impostor's device) is a new hold that an older alert cannot release.
+   */
+  | { kind: 'DEACTIVATE_APP'; activationId: string }
+  | { kind: 'CONFIRM_APP'; activationId: string };
 export type TokenActionKind = TokenAction['kind'];
 
 /** Stable name of an action within a token, used for the once-per-action mark. */
 export function actionKey(a: TokenAction): string {
-  return a.kind === 'FREEZE_ACCOUNT' ? a.kind : `${a.kind}:${a.linkId}`;
+  if (a.kind === 'FREEZE_ACCOUNT') return a.kind;
+  return a.kind === 'DEACTIVATE_APP' || a.kind === 'CONFIRM_APP' ? `${a.kind}:${a.activationId}` : `${a.kind}:${a.linkId}`;
 }
 
 export interface TokenGrant {

@@ -26,6 +26,20 @@
  *   IDEMPOTENCY#replies / {message id hash}      Powertools idempotency records of inbound replies
  *   METRIC#M|H#{time}#{shard} / {counter}         console counters by minute/hour (src/console-data)
  *   METRICSEEN#{key}    / SEEN                    counter de-duplication, TTL
+ * Fraud operations (src/fraud/):
+ *   PROVIDER#{providerId} / CONTROL              provider controls: new links suspended?, version
+ *   PROVIDER#{providerId} / REQUEST#{requestId}  two-person provider control request (+ bulk job cursor)
+ *   PROVIDER#{providerId} / AUDIT#{time}#{id}    provider control audit entries (AuditByDay like accounts')
+ *   PROVIDERS           / {providerId}           providers seen in LinkCreated (name, last link)
+ *   FRAUDJOBS           / {requestId}            bulk provider jobs still running (swept every minute)
+ *   FRAUD#{dim}#{key}   / C#{minute}             distinct accounts seen that minute (ip, device, provider)
+ *   FRAUD#{dim}#{key}   / M#{minute}#{account}   one account seen that minute: first/last time, link; TTL
+ *   FRAUDCC#{customerId} / E#{time}#{eventId}    contact changes and links of a customer (hour rule); TTL
+ *   FRAUDOPEN#{rule}#{key} / OPEN                the open incident of a rule and key (one at a time)
+ *   INCIDENTS           / INC#{incidentId}       incident: rule, key, counts, state
+ *   INCIDENT#{id}       / M#{accountId}#{linkId} accounts and links involved in an incident
+ *   CASES               / CASE#{accountId}#{linkId}  reimbursement case (one per revoked link)
+ *   CASEDEBITS#{accountId}#{linkId} / W#{withdrawalId}  debits through a link (from WithdrawalPosted)
  * Sparse GSIs (attribute present only on the items that belong in them):
  *   ByPhone   phoneKey  = PHONE#{e164}            customer profiles, for SMS replies
  *   ByEmail   emailKey  = EMAIL#{lowercased}      customer profiles, for email replies
@@ -72,6 +86,7 @@ export const key = {
   audit: (accountId: string, at: string, entryId: string) => ({ pk: `ACCT#${accountId}`, sk: `AUDIT#${at}#${entryId}` }),
   token: (tokenHash: string) => ({ pk: `TOKEN#${tokenHash}`, sk: 'TOKEN' }),
   send: (alertId: string, channel: string, recipient: string) => ({ pk: `SEND#${alertId}#${channel}#${recipient}`, sk: 'SEND' }),
+  providerControl: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, sk: 'CONTROL' }),
   phoneIndex: (e164: string) => `PHONE#${e164}`,
   emailIndex: (email: string) => `EMAIL#${email.trim().toLowerCase()}`,
   auditDay: (at: string, entryId: string) =>

@@ -1,6 +1,7 @@
 /** What the store keeps, as the domain sees it (without key attributes). */
 import type { Locale } from '../../events/core.ts';
 import type { TokenAction } from '../domain/tokens.ts';
+import type { Allowance, AppHold } from '../domain/allowance.ts';
 
 export type AccountState = 'ACTIVE' | 'FROZEN';
 /** SUSPENDED: created while its provider's new links were suspended by operations (src/fraud/providers). */
@@ -32,6 +33,10 @@ export interface AccountRecord {
   state: AccountState;
   version: number;
   updatedAt: string;
+  /** Cardless-ATM app activations held like links, by activation id (src/holds/). */
+  apps?: Record<string, AppHold>;
+  /** The one allowance of the account's pending links and apps (src/domain/allowance.ts). */
+  allowance?: Allowance;
 }
 
 export interface LinkRecord {

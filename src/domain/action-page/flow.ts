@@ -14,6 +14,7 @@ import type { Locale } from '../../../events/core.ts';
 import { actionKey, sameHash, type TokenAction } from '../tokens.ts';
 import type { AccountRecord, LinkRecord, TokenRecord } from '../../store/types.ts';
 import { effectiveLinkState } from '../account.ts';
+import { effectiveAppState, type AppHold } from '../allowance.ts';
 
 /** A repeat of the same action within this window (double tap, refresh) gets the success page again. */
 export const REPEAT_GRACE_MS = 2 * 60_000;
@@ -24,32 +25,43 @@ export function formCheck(tokenHash: string, key: string, pepper: string): strin
   return createHmac('sha256', pepper).update(`form|${tokenHash}|${key}`, 'utf8').digest('base64url').slice(0, 22);
 }
 
-const ACTION_FIELD = /^(FREEZE_ACCOUNT|(REVOKE_LINK|CONFIRM_LINK):([A-Za-z0-9._:-]{1,64}))$/;
+const ACTION_FIELD = /^(FREEZE_ACCOUNT|(REVOKE_LINK|CONFIRM_LINK|DEACTIVATE_APP|CONFIRM_APP):([A-Za-z0-9._:-]{1,64}))$/;
 
 /** The action a form field names, or undefined when it names none we know. */
 export function parseActionKey(value: string): TokenAction | undefined {
   const m = ACTION_FIELD.exec(value);
   if (!m) return undefined;
   if (m[1] === 'FREEZE_ACCOUNT') return { kind: 'FREEZE_ACCOUNT' };
+  if (m[2] === 'DEACTIVATE_APP' || m[2] === 'CONFIRM_APP') return { kind: m[2], activationId: m[3]! };
   return { kind: m[2] as 'REVOKE_LINK' | 'CONFIRM_LINK', linkId: m[3]! };
 }
 
 export type FormProblem = 'BAD_FORM' | 'UNKNOWN_ACTION';
 
+/** The step of a releasing action's form: none (show the step-up), send a code, or verify one. */
+export type FormStep = 'send' | 'verify';
+
 /**
- * Reads the POSTed form: exactly the page's fields (action, check; lang is tolerated), each once,
- * and a check that matches under one of the peppers.
+ * Releasing actions give money back to whoever holds the link, so they need the step-up (a code
+ * to the other channel, or a passkey); protective ones (freeze, revoke, deactivate) stay one tap.
+ * Any CONFIRM_* action is releasing, whatever it confirms.
+ */
+export const isReleasing = (a: TokenAction): boolean => a.kind.startsWith('CONFIRM_');
+
+/**
+ * Reads the POSTed form: exactly the page's fields (action, check; lang is tolerated; step and
+ * code on the step-up's forms), each once, and a check that matches under one of the peppers.
  */
 export function readActionForm(
   body: string,
   tokenHash: string,
   peppers: readonly string[],
-): { ok: true; action: TokenAction; key: string } | { ok: false; problem: FormProblem } {
+): { ok: true; action: TokenAction; key: string; step?: FormStep; code?: string } | { ok: false; problem: FormProblem } {
   if (Buffer.byteLength(body, 'utf8') > MAX_FORM_BYTES) return { ok: false, problem: 'BAD_FORM' };
   const params = new URLSearchParams(body);
   const seen = new Map<string, string>();
   for (const [name, value] of params) {
-    if (seen.has(name) || !['action', 'check', 'lang'].includes(name)) return { ok: false, problem: 'BAD_FORM' };
+    if (seen.has(name) || !['action', 'check', 'lang', 'step', 'code'].includes(name)) return { ok: false, problem: 'BAD_FORM' };
     seen.set(name, value);
   }
   const action = seen.get('action');
@@ -58,11 +70,16 @@ export function readActionForm(
   const parsed = parseActionKey(action);
   if (!parsed) return { ok: false, problem: 'UNKNOWN_ACTION' };
   if (!peppers.some((p) => sameHash(check, formCheck(tokenHash, action, p)))) return { ok: false, problem: 'BAD_FORM' };
-  return { ok: true, action: parsed, key: action };
+  const step = seen.get('step');
+  const code = seen.get('code');
+  if (step !== undefined && step !== 'send' && step !== 'verify') return { ok: false, problem: 'BAD_FORM' };
+  // A step or a code belongs only to a releasing action's step-up, and a code only to "verify".
+  if ((step !== undefined && !isReleasing(parsed)) || (code !== undefined && step !== 'verify')) return { ok: false, problem: 'BAD_FORM' };
+  return { ok: true, action: parsed, key: action, ...(step ? { step } : {}), ...(code !== undefined ? { code } : {}) };
 }
 
 /** Why an offered action is not shown as a button any more. */
-export type Unavailability = 'USED' | 'ACCOUNT_FROZEN' | 'LINK_REVOKED' | 'LINK_ACTIVE' | 'AFTER_PROTECTIVE_ACTION' | 'MISSING';
+export type Unavailability = 'USED' | 'ACCOUNT_FROZEN' | 'LINK_REVOKED' | 'LINK_ACTIVE' | 'AFTER_PROTECTIVE_ACTION' | 'MISSING' | 'APP_DEACTIVATED' | 'APP_CONFIRMED';
 
 export interface OfferedAction {
   action: TokenAction;
@@ -70,17 +87,20 @@ export interface OfferedAction {
   available: boolean;
   why?: Unavailability;
   link?: LinkRecord;
+  /** For the app actions: the activation's hold (src/holds/). */
+  app?: AppHold;
 }
 
 /** Each action of the token, in a fixed order (protective first), with whether it can still be done. */
 export function offeredActions(token: Pick<TokenRecord, 'actions' | 'used'>, account: AccountRecord | undefined, links: readonly LinkRecord[]): OfferedAction[] {
   const used = token.used ?? {};
-  const order = { FREEZE_ACCOUNT: 0, REVOKE_LINK: 1, CONFIRM_LINK: 2 } as const;
+  const order = { FREEZE_ACCOUNT: 0, REVOKE_LINK: 1, DEACTIVATE_APP: 1, CONFIRM_LINK: 2, CONFIRM_APP: 2 } as const;
   const protectiveUsed = (linkId: string) => Boolean(used.FREEZE_ACCOUNT || used[`REVOKE_LINK:${linkId}`]);
   return [...token.actions]
     .sort((a, b) => order[a.kind] - order[b.kind])
     .map((action): OfferedAction => {
       const key = actionKey(action);
+      if (action.kind === 'DEACTIVATE_APP' || action.kind === 'CONFIRM_APP') return offeredAppAction(action, key, used, account);
       const link = action.kind === 'FREEZE_ACCOUNT' ? undefined : links.find((l) => l.linkId === action.linkId);
       const base = { action, key, ...(link ? { link } : {}) };
       const no = (why: Unavailability): OfferedAction => ({ ...base, available: false, why });
@@ -95,6 +115,26 @@ export function offeredActions(token: Pick<TokenRecord, 'actions' | 'used'>, acc
       if (link.state === 'ACTIVE') return no('LINK_ACTIVE');
       return { ...base, available: true };
     });
+}
+
+/** "Deactivate this app" (protective: while not yet deactivated) and "it was me" for it (as for links). */
+function offeredAppAction(
+  action: Extract<TokenAction, { kind: 'DEACTIVATE_APP' | 'CONFIRM_APP' }>,
+  key: string,
+  used: Record<string, string>,
+  account: AccountRecord | undefined,
+): OfferedAction {
+  const app = account?.apps?.[action.activationId];
+  const base = { action, key, ...(app ? { app } : {}) };
+  const no = (why: Unavailability): OfferedAction => ({ ...base, available: false, why });
+  if (used[key]) return no('USED');
+  if (!account || !app) return no('MISSING');
+  if (app.state === 'DEACTIVATED') return no('APP_DEACTIVATED');
+  if (action.kind === 'DEACTIVATE_APP') return { ...base, available: true };
+  if (used.FREEZE_ACCOUNT || used[`DEACTIVATE_APP:${action.activationId}`]) return no('AFTER_PROTECTIVE_ACTION');
+  if (account.state === 'FROZEN') return no('ACCOUNT_FROZEN');
+  if (effectiveAppState(app, new Date()) !== 'PENDING') return no('APP_CONFIRMED');
+  return { ...base, available: true };
 }
 
 /** Whether an earlier use of the same action is recent enough to count as the same tap. */

@@ -22,7 +22,8 @@ interface Common {
 }
 
 export type AlertContent =
-  | (Common & { kind: 'LINK_CREATED'; providerName: string; linkType: 'EPAY' | 'CARDLESS_ATM' })
+  /** providerSuspended: operations had suspended the provider's new links; the bank stopped this one (src/fraud/providers). */
+  | (Common & { kind: 'LINK_CREATED'; providerName: string; linkType: 'EPAY' | 'CARDLESS_ATM'; providerSuspended?: boolean })
   | (Common & { kind: 'APP_ACTIVATED'; appName: string; deviceName?: string; throughLink: boolean })
   | (Common & {
       kind: 'WITHDRAWAL';

@@ -67,7 +67,14 @@ function body(c: AlertContent, ctx: RenderContext): Body {
       const type = c.linkType === 'CARDLESS_ATM' ? (ja ? 'カードレスATM' : 'cardless ATM') : ja ? '電子決済サービス' : 'e-payment service';
       return {
         subject: ja ? `【${BANK_NAME.ja}】口座に${type}が連携されました` : `${BANK_NAME.en}: ${c.linkType === 'EPAY' ? 'an' : 'a'} ${type} was linked to your account`,
-        headline: ja ? `口座 ${acct} に${type}「${oneLine(c.providerName)}」が連携されました。` : `Your account ${acct} was linked to the ${type} "${oneLine(c.providerName)}".`,
+        headline:
+          (ja ? `口座 ${acct} に${type}「${oneLine(c.providerName)}」が連携されました。` : `Your account ${acct} was linked to the ${type} "${oneLine(c.providerName)}".`) +
+          // Operations had suspended this provider's new links: the bank has already stopped this one.
+          (c.providerSuspended
+            ? ja
+              ? ' 当行はこのサービスの新規連携を停止しているため、この連携による出金・決済はできません。'
+              : ' The bank has suspended new links to this service, so no money can leave through this link.'
+            : ''),
         rows: [
           [ja ? '日時' : 'When', when],
           [ja ? '口座' : 'Account', acct],

@@ -79,7 +79,7 @@ function ja(c: AlertContent, url: string): string {
   switch (c.kind) {
     case 'LINK_CREATED':
       return fit(
-        [head, `口座*${c.accountLast4}が「`, { name: jaName(c.providerName), min: 4 }, '」', c.linkType === 'CARDLESS_ATM' ? '(カードレスATM)' : '', 'と連携されました', when, act],
+        [head, `口座*${c.accountLast4}が「`, { name: jaName(c.providerName), min: 4 }, '」', c.linkType === 'CARDLESS_ATM' ? '(カードレスATM)' : '', 'と連携されました', c.providerSuspended ? '(当行で停止済)' : '', when, act],
         'ja',
       );
     case 'APP_ACTIVATED':
@@ -169,6 +169,7 @@ function en(c: AlertContent, url: string): string {
       );
     }
     case 'CONTACT_CHANGED': {
+          c.providerSuspended ? ' (blocked by bank)' : '',
       const what = c.emailChanged && c.phoneChanged ? 'Email and phone' : c.emailChanged ? 'Email' : 'Phone number';
       return fit(
         [head, `${what} changed ${time}`, when, `. Not you? Freeze acct *${c.accountLast4}: ${url}`, ...(c.otherAccounts ? [{ optional: ' Other accts: call us' }] : [])],
