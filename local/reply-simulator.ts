@@ -1,23 +1,33 @@
 /**
  * Local stand-in for the AWS side of replies and delivery: builds the same notifications AWS
  * sends (SNS-wrapped End User Messaging two-way SMS, SES receipt notifications with verdicts and
- * the raw MIME, SES event-publishing records, End User Messaging SMS delivery events) and hands
+ * the raw MIME, SES event-publishing records, End User Messaging SMS status events) and hands
  * them to the real handlers. The mailbox / outbox pages use it to reply to a message and to
  * simulate delivered / bounce / blocked outcomes; the tests and the demo use the same builders.
+ *
+ * SMS status events also flow on their own, as in AWS: the SMS outbox produces them for every
+ * message sent with a configuration set, and routeSmsStatusEvents hands them to the delivery
+ * function the way the stack deploys it (configuration set event destination -> SNS delivery
+ * topic -> Lambda subscription, an asynchronous invoke retried twice on error).
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import { SmsEventType } from '../events/aws-notifications.ts';
+import { smsStatusEvent, LOCAL_BANK_NUMBER, type SmsStatusEvent } from './sms-outbox.ts';
 
 const REGION = 'ap-northeast-1';
 const ACCOUNT = '000000000000';
+/** The stack's delivery topic: the SES and the SMS configuration sets both publish to it. */
+const DELIVERY_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:alerting-delivery-events`;
 export const TOPICS = {
   smsInbound: `arn:aws:sns:${REGION}:${ACCOUNT}:alerting-sms-inbound`,
   emailInbound: `arn:aws:sns:${REGION}:${ACCOUNT}:alerting-email-inbound`,
-  sesEvents: `arn:aws:sns:${REGION}:${ACCOUNT}:alerting-ses-events`,
-  smsEvents: `arn:aws:sns:${REGION}:${ACCOUNT}:alerting-sms-events`,
+  delivery: DELIVERY_TOPIC,
+  sesEvents: DELIVERY_TOPIC,
+  smsEvents: DELIVERY_TOPIC,
 } as const;
 /** The bank's two-way number (demo). */
-export const BANK_NUMBER = '+81345678900';
+export const BANK_NUMBER = LOCAL_BANK_NUMBER;
 export const REPLY_ADDRESS = 'reply@alerts.example-bank.jp';
 
 /** The event Lambda receives from an SNS subscription, carrying `message` as JSON. */
@@ -171,32 +181,14 @@ export function sesEvent(outcome: SesOutcome, o: { messageId: string; to: string
   return snsEvent(record, TOPICS.sesEvents);
 }
 
-export type SmsOutcome = 'TEXT_DELIVERED' | 'TEXT_BLOCKED' | 'TEXT_INVALID' | 'TEXT_UNREACHABLE' | 'TEXT_CARRIER_BLOCKED';
+export type SmsOutcome = SmsEventType;
 
-/** End User Messaging SMS event (configuration set event destination -> SNS). */
-export function smsEvent(eventType: SmsOutcome, o: { messageId: string; to: string; isFinal?: boolean; context?: Record<string, string> }) {
-  const now = Date.now();
-  return snsEvent(
-    {
-      eventType,
-      eventVersion: '1.0',
-      eventTimestamp: now,
-      isFinal: o.isFinal ?? true,
-      originationPhoneNumber: BANK_NUMBER,
-      destinationPhoneNumber: o.to,
-      isoCountryCode: 'JP',
-      messageId: o.messageId,
-      messageRequestTimestamp: now - 1500,
-      messageEncoding: 'UCS2',
-      messageType: 'TRANSACTIONAL',
-      messageStatus: eventType.replace('TEXT_', ''),
-      messageStatusDescription: 'local simulation',
-      ...(o.context ? { context: o.context } : {}),
-      totalMessageParts: 2,
-      totalMessagePrice: 0.07,
-    },
-    TOPICS.smsEvents,
-  );
+/** End User Messaging SMS status event (configuration set event destination -> SNS). */
+export function smsEvent(
+  eventType: SmsOutcome,
+  o: { messageId: string; to: string; isFinal?: boolean; context?: Record<string, string>; message?: string; parts?: number },
+) {
+  return snsEvent(smsStatusEvent(eventType, o), TOPICS.smsEvents);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,6 +230,59 @@ export const replyByEmail = (o: Parameters<typeof emailInbound>[0]) => invoke('e
 export const simulateSesOutcome = (outcome: SesOutcome, o: Parameters<typeof sesEvent>[1]) => invoke('delivery', sesEvent(outcome, o));
 export const simulateSmsOutcome = (outcome: SmsOutcome, o: Parameters<typeof smsEvent>[1]) => invoke('delivery', smsEvent(outcome, o));
 
+/**
+ * The SNS subscription of the delivery function to the delivery topic, for the SMS outbox's
+ * status events: each event is one SNS-wrapped invocation; an invocation that throws (e.g. the
+ * alert record is not written yet: NotYetKnownError) is retried twice, as Lambda retries an
+ * asynchronous invoke (there after about 1 and 2 minutes; here after `retryDelaysMs`).
+ * `settled()` resolves once nothing is in flight (tests).
+ */
+export function routeSmsStatusEvents(
+  source: { onSmsStatusEvent(listener: (e: SmsStatusEvent) => Promise<void> | void): void },
+  run: (name: 'delivery', event: unknown) => Promise<unknown>,
+  opts: { retryDelaysMs?: readonly number[]; log?: (line: string) => void } = {},
+): { settled(): Promise<void>; delivered(): number; dropped(): number } {
+  const retryDelays = opts.retryDelaysMs ?? [500, 1500];
+  let inFlight = 0;
+  let delivered = 0;
+  let dropped = 0;
+  let waiters: (() => void)[] = [];
+  const done = () => {
+    inFlight--;
+    if (inFlight === 0) {
+      const w = waiters;
+      waiters = [];
+      w.forEach((f) => f());
+    }
+  };
+  source.onSmsStatusEvent(async (e) => {
+    inFlight++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await run('delivery', snsEvent(e, TOPICS.delivery));
+          delivered++;
+          return;
+        } catch (err) {
+          if (attempt >= retryDelays.length) {
+            dropped++;
+            opts.log?.(`SMS status event ${e.eventType} for ${e.messageId} dropped after ${attempt + 1} attempts: ${err instanceof Error ? err.name : 'error'}`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, retryDelays[attempt]));
+        }
+      }
+    } finally {
+      done();
+    }
+  });
+  return {
+    settled: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+    delivered: () => delivered,
+    dropped: () => dropped,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Local pages: /local/replies lists the messages in the mailbox and the SMS outbox with a reply
 // form and outcome buttons each; the forms post here and go through the real handlers (by the
@@ -247,11 +292,16 @@ export const simulateSmsOutcome = (outcome: SmsOutcome, o: Parameters<typeof sms
 type Invoke = (name: 'sms-reply' | 'email-reply' | 'delivery', event: unknown) => Promise<unknown>;
 
 export interface SimulatorRuntime {
-  peers: { smsMessages(): { messageId: string; phoneNumber: string; message: string; at: string }[]; emails(): Promise<{ messageId: string; to: string[]; subject: string; at: string; tags?: Record<string, string> }[]> };
+  peers: {
+    smsMessages(): { messageId: string; phoneNumber: string; message: string; at: string; context?: Record<string, string> }[];
+    smsStatusEvents?(): { messageId: string; eventType: string }[];
+    emails(): Promise<{ messageId: string; to: string[]; subject: string; at: string; tags?: Record<string, string> }[]> };
 }
 
 const sesOutcomeNames: readonly SesOutcome[] = ['Delivery', 'Bounce', 'SoftBounce', 'Complaint', 'Reject', 'DeliveryDelay'];
-const smsOutcomeNames: readonly SmsOutcome[] = ['TEXT_DELIVERED', 'TEXT_BLOCKED', 'TEXT_INVALID', 'TEXT_UNREACHABLE', 'TEXT_CARRIER_BLOCKED'];
+const smsOutcomeNames: readonly SmsOutcome[] = SmsEventType.options;
+/** The outcome buttons of an SMS on the simulator page. */
+const smsButtons: readonly SmsOutcome[] = ['TEXT_DELIVERED', 'TEXT_BLOCKED', 'TEXT_INVALID', 'TEXT_CARRIER_UNREACHABLE'];
 
 /** The event EventBridge Scheduler / a schedule rule hands the delivery function. */
 export function scheduledEvent(at = new Date()) {
@@ -262,8 +312,13 @@ export class SimulatorInputError extends Error {
   override readonly name = 'SimulatorInputError';
 }
 
-/** Runs one simulator form (already parsed) through the handlers. */
-export async function runSimulatorForm(path: string, f: URLSearchParams, run: Invoke): Promise<unknown> {
+/** Runs one simulator form (already parsed) through the handlers (`sms`: the outbox's outcome hook). */
+export async function runSimulatorForm(
+  path: string,
+  f: URLSearchParams,
+  run: Invoke,
+  sms?: { injectSmsOutcome(phoneNumber: string, events: readonly SmsOutcome[]): void },
+): Promise<unknown> {
   const need = (n: string) => {
     const v = f.get(n);
     if (!v) throw new SimulatorInputError(`missing form field ${n}`);
@@ -291,7 +346,19 @@ export async function runSimulatorForm(path: string, f: URLSearchParams, run: In
     case '/local/outcome/sms': {
       const outcome = need('outcome') as SmsOutcome;
       if (!smsOutcomeNames.includes(outcome)) throw new SimulatorInputError(`outcome: one of ${smsOutcomeNames.join(', ')}`);
-      return run('delivery', smsEvent(outcome, { messageId: need('messageId'), to: need('to') }));
+      // The message's Context comes back with its events, as in AWS.
+      const alertId = opt('alertId');
+      return run('delivery', smsEvent(outcome, { messageId: need('messageId'), to: need('to'), ...(alertId ? { context: { alertId } } : {}) }));
+    }
+    case '/local/outcome/sms-next': {
+      // What the next SMS to this number will report instead of SUCCESSFUL, DELIVERED.
+      const outcome = need('outcome') as SmsOutcome;
+      if (!smsOutcomeNames.includes(outcome)) throw new SimulatorInputError(`outcome: one of ${smsOutcomeNames.join(', ')}`);
+      const to = need('to');
+      if (!/^\+[1-9]\d{6,14}$/.test(to)) throw new SimulatorInputError('to: an E.164 phone number');
+      if (!sms) throw new SimulatorInputError('no SMS outbox in this runtime');
+      sms.injectSmsOutcome(to, [outcome]);
+      return { ok: true, to, next: outcome };
     }
     case '/local/delivery/sweep':
       return run('delivery', scheduledEvent());
@@ -300,7 +367,7 @@ export async function runSimulatorForm(path: string, f: URLSearchParams, run: In
   }
 }
 
-export const SIMULATOR_POSTS = ['/local/reply/sms', '/local/reply/email', '/local/outcome/email', '/local/outcome/sms', '/local/delivery/sweep'] as const;
+export const SIMULATOR_POSTS = ['/local/reply/sms', '/local/reply/email', '/local/outcome/email', '/local/outcome/sms', '/local/outcome/sms-next', '/local/delivery/sweep'] as const;
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const hidden = (fields: Record<string, string | undefined>) =>
@@ -313,14 +380,14 @@ const hidden = (fields: Record<string, string | undefined>) =>
 export async function simulatorPageHtml(rt: SimulatorRuntime): Promise<string> {
   const back = { back: '/local/replies' };
   const sms = [...rt.peers.smsMessages()].reverse().slice(0, 30);
+  const lastStatus = new Map((rt.peers.smsStatusEvents?.() ?? []).map((e) => [e.messageId, e.eventType]));
   const mails = [...(await rt.peers.emails())].reverse().slice(0, 30);
   const smsRows = sms
     .map(
-      (m) => `<tr><td>${esc(m.at)}<br><b>${esc(m.phoneNumber)}</b></td><td><pre>${esc(m.message)}</pre></td><td>
+      (m) => `<tr><td>${esc(m.at)}<br><b>${esc(m.phoneNumber)}</b><br>status: ${esc(lastStatus.get(m.messageId) ?? '-')}</td><td><pre>${esc(m.message)}</pre></td><td>
 <form method="post" action="/local/reply/sms">${hidden({ ...back, from: m.phoneNumber, answers: m.messageId })}<input name="body" value="凍結" size="10" aria-label="reply text"> <button>Reply by SMS</button></form>
-<form method="post" action="/local/outcome/sms">${hidden({ ...back, messageId: m.messageId, to: m.phoneNumber })}${smsOutcomeNames
-        .slice(0, 3)
-        .map((o) => `<button name="outcome" value="${o}">${o.replace('TEXT_', '').toLowerCase()}</button>`)
+<form method="post" action="/local/outcome/sms">${hidden({ ...back, messageId: m.messageId, to: m.phoneNumber, alertId: m.context?.alertId })}${smsButtons
+        .map((o) => `<button name="outcome" value="${o}">${o.replace('TEXT_', '').replaceAll('_', ' ').toLowerCase()}</button>`)
         .join(' ')}</form></td></tr>`,
     )
     .join('');
@@ -335,8 +402,11 @@ export async function simulatorPageHtml(rt: SimulatorRuntime): Promise<string> {
         .join(' ')}</form></td></tr>`;
     })
     .join('');
-  return `<p>Reply to a message or simulate what the provider reports. Each form builds the notification AWS would send (SNS-wrapped two-way SMS, SES receipt with SPF/DKIM/DMARC verdicts, SES and SMS delivery events) and hands it to the real handler. Reply keywords and statuses: docs/replies.md.</p>
+  return `<p>Reply to a message or simulate what the provider reports. Each form builds the notification AWS would send (SNS-wrapped two-way SMS, SES receipt with SPF/DKIM/DMARC verdicts, SES and SMS delivery events) and hands it to the real handler. SMS sent with the configuration set report SUCCESSFUL then DELIVERED on their own, as End User Messaging would; a final status is never replaced, so to see a blocked or failed SMS choose it for the next SMS to a number first. Reply keywords and statuses: docs/replies.md.</p>
 <form method="post" action="/local/delivery/sweep">${hidden(back)}<button>Run the undelivered sweep now</button></form>
+<form method="post" action="/local/outcome/sms-next">${hidden(back)}<label>Next SMS to <input name="to" placeholder="+819012345678" size="14"></label> <label>reports <select name="outcome">${smsButtons
+    .map((o) => `<option value="${o}">${o}</option>`)
+    .join('')}</select></label> <button>Set</button></form>
 <h2>SMS outbox</h2><table><tr><th>Sent</th><th>Message</th><th>Reply / outcome</th></tr>${smsRows || '<tr><td colspan="3">none yet</td></tr>'}</table>
 <h2>Mailbox</h2><table><tr><th>Sent</th><th>Subject</th><th>Reply / outcome</th></tr>${mailRows || '<tr><td colspan="3">none yet</td></tr>'}</table>`;
 }

@@ -26,8 +26,9 @@ import { freePort } from './free-port.ts';
 import { schedules as defaultSchedules, type FunctionName, type Schedule } from '../src/routing.ts';
 import { resetRuntimeConfig } from '../src/config.ts';
 import { setAwsClients } from '../src/adapters/clients.ts';
+import { setSmsClient } from '../src/adapters/sms.ts';
 import { resetTokenPeppers } from '../src/adapters/pepper.ts';
-import { snsEvent, TOPICS } from './reply-simulator.ts';
+import { routeSmsStatusEvents, snsEvent, TOPICS } from './reply-simulator.ts';
 
 export interface LocalRuntimeOptions {
   /** 0 or absent: a free port. `npm start` passes fixed defaults (see local/start.ts). */
@@ -98,6 +99,8 @@ export interface LocalRuntime extends LocalRuntimeContext {
 }
 
 const REGION = LOCAL_AWS_ENV.AWS_REGION;
+/** The SMS configuration set the local handlers send with (its events reach the delivery function). */
+export const LOCAL_SMS_CONFIGURATION_SET = 'alerting-local-sms';
 
 /** `npm start`'s ports; each overridable by the environment variable of that name. */
 export const DEFAULT_PORTS = {
@@ -144,6 +147,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     }
     resetRuntimeConfig();
     setAwsClients(undefined);
+    setSmsClient(undefined);
     resetTokenPeppers();
   };
   const stopAll = async () => {
@@ -208,6 +212,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       // Quiet by default: handler logs at WARN, no EMF metric lines. Override from the shell.
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      // SMS go through a configuration set, so the outbox reports their status like AWS does.
+      SMS_CONFIGURATION_SET: LOCAL_SMS_CONFIGURATION_SET,
       // Campaign emails name a configuration set, so the local SES publishes their Send events
       // (routed to the delivery function below) as AWS does: in-doubt sends resolve from them.
       CAMPAIGN_SES_CONFIGURATION_SET: 'local-campaigns',
@@ -224,6 +230,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     }
     resetRuntimeConfig();
     setAwsClients(undefined);
+    setSmsClient(undefined);
     resetTokenPeppers();
 
     const loaded = await loadHandlers({ ...(opts.handlers ? { overrides: opts.handlers } : {}) });
@@ -236,6 +243,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     peers.onEvents((events) => {
       bus.put(events.map((e) => ({ source: e.source, 'detail-type': e.detailType, detail: e.detail })));
     });
+    // SMS status events: configuration set -> SNS delivery topic -> the delivery function.
+    if (loaded.handlers.has('delivery')) routeSmsStatusEvents(peers, (name, event) => invoke(name, event), { log });
     // SES configuration-set events: in AWS an SNS event destination subscribed by the delivery function.
     peers.onSesSendEvents(async (records) => {
       if (!loaded.handlers.has('delivery')) return;

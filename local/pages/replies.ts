@@ -21,7 +21,7 @@ export function localPages(rt: LocalRuntimeContext): LocalPage[] {
         async handle(req) {
           const form = new URLSearchParams(req.body.toString('utf8'));
           try {
-            const result = await runSimulatorForm(path, form, run);
+            const result = await runSimulatorForm(path, form, run, rt.peers);
             const back = form.get('back');
             return back && back.startsWith('/') && !back.startsWith('//') ? { status: 303, headers: { location: back } } : jsonResponse(result ?? { ok: true });
           } catch (e) {

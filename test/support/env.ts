@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createTable, LOCAL_AWS_ENV } from '../../local/dynamodb-local.ts';
 import { resetRuntimeConfig } from '../../src/config.ts';
 import { setAwsClients } from '../../src/adapters/clients.ts';
+import { setSmsClient } from '../../src/adapters/sms.ts';
 
 export const TEST_PEPPER = 'test-pepper-0123456789abcdef0123456789abcdef';
 
@@ -32,5 +33,6 @@ export async function setupTestEnv(extra: Record<string, string> = {}): Promise<
   });
   resetRuntimeConfig();
   setAwsClients(undefined);
+  setSmsClient(undefined);
   return { tableName, dynamoEndpoint };
 }
