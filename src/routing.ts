@@ -16,6 +16,10 @@ export const functionNames = [
   'delivery',
   'campaign',
 ] as const;
+  // Fraud operations: detection counters and incidents, per-link debits and reimbursement cases, provider bulk jobs.
+  'fraud',
+  // The console's overview counters, fed by every bank.alerting event (route AlertingEventsToCounter).
+  'counter',
 export type FunctionName = (typeof functionNames)[number];
 
 export interface Route {
@@ -49,6 +53,35 @@ export const routes: readonly Route[] = [
     maxReceiveCount: 5,
   },
 ];
+  {
+    // The console's counters, off the customer's path: a freeze or an alert answers once its
+    // event is published, and the counter function counts it (once, by its dedupe key).
+    name: 'AlertingEventsToCounter',
+    source: ALERTING_SOURCE,
+    detailTypes: Object.keys(alertingEvents).sort(),
+    target: 'counter',
+    via: 'sqs',
+    maxReceiveCount: 5,
+  },
+  {
+    // Detection across accounts and the per-link debits of reimbursement cases, beside the alert
+    // path rather than in it: the alert's latency is unchanged and a detection failure never delays an alert.
+    name: 'CoreEventsToFraud',
+    source: CORE_SOURCE,
+    detailTypes: ['LinkCreated', 'AppActivated', 'ContactChanged', 'WithdrawalPosted'],
+    target: 'fraud',
+    via: 'sqs',
+    maxReceiveCount: 5,
+  },
+  {
+    // "Not me" (customer or operator) opens a reimbursement case; the actions store stays untouched.
+    name: 'LinkRevokedToFraud',
+    source: 'bank.alerting',
+    detailTypes: ['LinkRevoked'],
+    target: 'fraud',
+    via: 'sqs',
+    maxReceiveCount: 5,
+  },
 
 /** EventBridge pattern matching for the fields the routes use (source and detail-type). */
 export function routesFor(source: string, detailType: string): Route[] {
@@ -89,3 +122,5 @@ export const schedules: readonly Schedule[] = [
   // Alerts that reached no channel by their deadline -> AlertUndelivered.
   { name: 'UndeliveredSweep', target: 'delivery', everyMinutes: 1 },
 ];
+  // Provider bulk jobs (extend holds, revoke unconfirmed links) that did not finish in their request.
+  { name: 'FraudJobsSweep', target: 'fraud', everyMinutes: 1 },
