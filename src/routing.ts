@@ -4,6 +4,7 @@
  * routes with the same entries, so local and AWS cannot drift apart.
  */
 import { CORE_SOURCE, coreEventNames } from '../events/core.ts';
+import { ALERTING_SOURCE, alertingEvents } from '../events/alerting.ts';
 
 /** Every Lambda entry point: functions/<name>/handler.ts. */
 export const functionNames = [
