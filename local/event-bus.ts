@@ -58,6 +58,11 @@ export interface DeadLetter {
   deadAt: string;
   /** The SQS body (EventBridge envelope JSON), as a DLQ keeps it. */
   body: string;
+  /**
+   * Message attributes, when a handler parked the message itself (SendMessage to the DLQ, as the
+   * alert function does with an event that fails its schema): `reason` says why.
+   */
+  attributes?: Record<string, string>;
 }
 
 export interface QueueStats {
@@ -94,6 +99,16 @@ export interface LocalEventBus {
   /** Fills the envelope as EventBridge does and routes it. Returns per event its id and routes. */
   put(events: readonly PutEnvelope[]): PutResult[];
   deadLetters(): DeadLetter[];
+  /**
+   * A message a handler sent to a route's dead-letter queue itself (SQS SendMessage to the DLQ).
+   * Throws for an unknown route (as SQS answers a queue that does not exist).
+   */
+  park(routeName: string, body: string, attributes: Record<string, string>): DeadLetter;
+  /**
+   * Moves a dead letter back to its queue (as an SQS DLQ redrive does): it is delivered again with
+   * a fresh receive count. False when no dead letter has that message id.
+   */
+  redrive(messageId: string): boolean;
   /** The last events put on the bus, newest last. */
   recent(): { envelope: DeliveredEnvelope; routes: string[] }[];
   stats(): QueueStats[];
@@ -335,6 +350,52 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
       return results;
     },
     deadLetters: () => dead.slice(),
+    park(routeName, body, attributes) {
+      const q = queues.get(routeName);
+      if (!q) throw new Error(`no queue for route ${routeName}`);
+      let envelope: Partial<DeliveredEnvelope> = {};
+      try {
+        envelope = JSON.parse(body) as Partial<DeliveredEnvelope>;
+      } catch {
+        // A body that is not an envelope is kept as it is; the page shows it by its message id.
+      }
+      const letter: DeadLetter = {
+        route: routeName,
+        target: q.route.target,
+        messageId: attributes.sourceMessageId ?? randomUUID(),
+        eventId: typeof envelope.id === 'string' ? envelope.id : '',
+        source: typeof envelope.source === 'string' ? envelope.source : '',
+        detailType: typeof envelope['detail-type'] === 'string' ? envelope['detail-type'] : attributes.detailType ?? '',
+        receiveCount: 1,
+        lastError: attributes.reason ?? 'parked by the handler',
+        deadAt: new Date().toISOString(),
+        body,
+        attributes,
+      };
+      q.dead++;
+      dead.push(letter);
+      if (dead.length > DEAD_LETTER_LIMIT) dead.shift();
+      log(`dead letter: ${letter.detailType} ${letter.eventId} (${routeName}) parked by ${q.route.target}: ${letter.lastError}`);
+      return letter;
+    },
+    redrive(messageId) {
+      const i = dead.findIndex((d) => d.messageId === messageId);
+      if (i < 0 || stopped) return false;
+      const letter = dead[i]!;
+      let envelope: DeliveredEnvelope;
+      try {
+        envelope = JSON.parse(letter.body) as DeliveredEnvelope;
+      } catch {
+        return false; // not an event envelope: nothing this bus could deliver
+      }
+      dead.splice(i, 1);
+      const q = queues.get(letter.route)!;
+      q.dead = Math.max(0, q.dead - 1);
+      const now = Date.now();
+      q.messages.push({ messageId: randomUUID(), body: letter.body, envelope, receiveCount: 0, sentAt: now, visibleAt: now, inFlight: false, lastError: '' });
+      schedule(q, 0);
+      return true;
+    },
     recent: () => recent.slice(),
     stats: () =>
       [...queues.values()].map((q) => ({

@@ -86,7 +86,8 @@ async function startChild(port: number): Promise<ChildProcess> {
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 20_000;
+  // Generous: on a loaded 2-core machine a Node child can take tens of seconds to listen.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`aws-ses-v2-local exited (${child.exitCode}): ${output}`);
     try {
