@@ -210,6 +210,7 @@ async function deliver(plan: AlertPlan, customer: CustomerView, now: Date): Prom
         ...(plan.displayName ? { displayName: plan.displayName } : {}),
         canRevokeLink: plan.actions.some((a) => a.kind === 'REVOKE_LINK'),
         canConfirmLink: plan.actions.some((a) => a.kind === 'CONFIRM_LINK'),
+        sms: { links: cfg.SMS_LINKS, bankContact: cfg.SMS_BANK_CONTACT },
       });
     } catch (e) {
       // Nothing was sent: give the claims back so the retry can take them at once.
@@ -248,7 +249,7 @@ async function sendOne(plan: AlertPlan, t: Recipient & { ref: string }, attemptI
     messageId =
       t.channel === 'EMAIL'
         ? (await sendEmail({ to: t.address, ...m.email, tags: { alertId: plan.alertId, channel: 'EMAIL', recipientRef: t.ref } })).messageId
-        : (await sendSms({ to: t.address, message: m.sms })).messageId;
+        : (await sendSms({ to: t.address, message: m.sms, context: { alertId: plan.alertId } })).messageId;
   } catch (e) {
     const kind = classifySendError(e);
     const error = describeSendError(e);

@@ -45,10 +45,11 @@ export async function sendFallback(alert: AlertRecord, channel: AlertChannel, cu
       ...(customer.displayName ? { displayName: customer.displayName } : {}),
       canRevokeLink: alert.actions.some((a) => a.kind === 'REVOKE_LINK'),
       canConfirmLink: alert.actions.some((a) => a.kind === 'CONFIRM_LINK'),
+      sms: { links: cfg.SMS_LINKS, bankContact: cfg.SMS_BANK_CONTACT },
     });
     messageId =
       channel === 'SMS'
-        ? (await sendSms({ to: address, message: rendered.sms })).messageId
+        ? (await sendSms({ to: address, message: rendered.sms, context: { alertId: alert.alertId } })).messageId
         : (await sendEmail({ to: address, ...rendered.email, tags: { alertId: alert.alertId, channel: 'EMAIL', recipientRef: ref } })).messageId;
   } catch (e) {
     // Nothing reached the provider: another attempt may claim at once.

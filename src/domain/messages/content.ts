@@ -57,6 +57,12 @@ export interface RenderContext {
   /** The offered actions, to describe what the page lets the customer do. */
   canRevokeLink: boolean;
   canConfirmLink: boolean;
+  /** An app activation's alert: the page offers "deactivate this app" (absent: false). */
+  canDeactivateApp?: boolean;
+  /** An app activation's alert: its hold (HOLD_WINDOW_HOURS, HOLD_LIMIT_MINOR), said in the email. */
+  appHold?: { hours: number; limitMinor: number };
+  /** SMS with or without the link (SMS_LINKS, SMS_BANK_CONTACT); absent: with. */
+  sms?: { links: 'always' | 'never'; bankContact?: string };
 }
 
 /** h***@example.jp: enough for the owner to recognise, useless to anyone else. */

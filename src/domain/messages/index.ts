@@ -6,7 +6,7 @@ import { renderSms } from './sms.ts';
 export type { AlertContent, AlertKind, AlertOrigin, RenderContext } from './content.ts';
 export { maskEmail, maskPhone } from './content.ts';
 export { renderEmail, escapeHtml, type RenderedEmail } from './email.ts';
-export { renderSms, SMS_LIMITS, SmsTooLongError } from './sms.ts';
+export { renderSms, SMS_LIMITS, SmsTooLongError, type SmsOptions } from './sms.ts';
 export { smsSize, isGsm7, toGsm7, truncateUnits, type SmsSize, type SmsEncoding } from './sms-segments.ts';
 
 export interface RenderedAlert {
@@ -15,5 +15,5 @@ export interface RenderedAlert {
 }
 
 export function renderAlertMessages(content: AlertContent, ctx: RenderContext): RenderedAlert {
-  return { email: renderEmail(content, ctx), sms: renderSms(content, ctx.locale, ctx.actionUrl) };
+  return { email: renderEmail(content, ctx), sms: renderSms(content, ctx.locale, ctx.actionUrl, ctx.sms) };
 }

@@ -4,6 +4,12 @@
  * (provider, app, device, payee) are what gets cut, longest first; English ones are first folded
  * to GSM-7 so a Japanese name cannot switch the message to UCS-2. Optional tails go last.
  * No SMS asks for a password, PIN or card number; it only points at the bank's own page.
+ *
+ * Links are a per-deployment choice (SmsOptions.links): Japanese carriers' filters (docomo's
+ * 危険SMS拒否, on by default for new contracts since 2022) drop SMS with URLs, so a bank may send
+ * "never" SMS: the event, the reply keyword (凍結 / FREEZE: the two-way reply freezes the account)
+ * and the bank's official number or app. The email of the same alert still carries the link.
+ * A "never" SMS is also one an impostor's link-bearing text cannot imitate.
  */
 import type { Locale } from '../../../events/core.ts';
 import type { AlertContent } from './content.ts';
@@ -14,6 +20,12 @@ export const SMS_LIMITS: Record<Locale, { encoding: SmsEncoding; units: number; 
   ja: { encoding: 'UCS-2', units: 134, segments: 2 },
   en: { encoding: 'GSM-7', units: 160, segments: 1 },
 };
+
+export interface SmsOptions {
+  links: 'always' | 'never';
+  /** The bank's official number or app (GSM-7, at most 30 characters); required with links 'never'. */
+  bankContact?: string;
+}
 
 export class SmsTooLongError extends Error {
   override readonly name = 'SmsTooLongError';
@@ -62,8 +74,30 @@ const jaName = (s: string | undefined) => (s ?? '').replace(/\s+/g, ' ').trim();
 /** English names folded to GSM-7; a name with nothing left falls back to a generic word. */
 const enName = (s: string | undefined, fallback: string) => toGsm7(s ?? '') || fallback;
 
-export function renderSms(c: AlertContent, locale: Locale, actionUrl: string): string {
-  const text = locale === 'ja' ? ja(c, actionUrl) : en(c, actionUrl);
+/** What the customer is asked to do: open the link, or (no links) reply or contact the bank. */
+interface Act {
+  /** After "what happened": the general call to action. */
+  general: string;
+  /** Contact changes: the call to action naming the account the link / reply protects. */
+  account: (last4: string) => string;
+}
+
+function actOf(locale: Locale, url: string, opts: SmsOptions): Act {
+  if (opts.links === 'always') {
+    return locale === 'ja'
+      ? { general: `心当たりがなければ停止→${url}`, account: (l) => `心当たりがなければ口座*${l}を停止→${url}` }
+      : { general: `. Not you? Freeze: ${url}`, account: (l) => `. Not you? Freeze acct *${l}: ${url}` };
+  }
+  const contact = toGsm7(opts.bankContact ?? '');
+  if (!contact) throw new SmsTooLongError('an SMS without a link needs the bank contact (SMS_BANK_CONTACT)');
+  return locale === 'ja'
+    ? { general: `心当たりがなければ「凍結」と返信、または${contact}へ`, account: (l) => `心当たりがなければ「凍結」と返信(口座*${l}を凍結)、または${contact}へ` }
+    : { general: `. Not you? Reply FREEZE or contact us: ${contact}`, account: (l) => `. Not you? Reply FREEZE to freeze acct *${l} or contact us: ${contact}` };
+}
+
+export function renderSms(c: AlertContent, locale: Locale, actionUrl: string, opts: SmsOptions = { links: 'always' }): string {
+  const act = actOf(locale, actionUrl, opts);
+  const text = locale === 'ja' ? ja(c, act) : en(c, act);
   const size = smsSize(text);
   const limit = SMS_LIMITS[locale];
   if (size.units > limit.units || size.segments > limit.segments || (locale === 'en' && size.encoding !== 'GSM-7')) {
@@ -72,10 +106,10 @@ export function renderSms(c: AlertContent, locale: Locale, actionUrl: string): s
   return text;
 }
 
-function ja(c: AlertContent, url: string): string {
+function ja(c: AlertContent, a: Act): string {
   const head = `【${BANK_NAME.ja}】`;
   const when = `(${shortTime(c.occurredAt)})。`;
-  const act = `心当たりがなければ停止→${url}`;
+  const act = a.general;
   switch (c.kind) {
     case 'LINK_CREATED':
       return fit(
@@ -115,17 +149,17 @@ function ja(c: AlertContent, url: string): string {
     case 'CONTACT_CHANGED': {
       const what = c.emailChanged && c.phoneChanged ? 'メールアドレスと電話番号' : c.emailChanged ? 'メールアドレス' : '電話番号';
       return fit(
-        [head, `ご登録の${what}が変更されました`, when, `心当たりがなければ口座*${c.accountLast4}を停止→${url}`, ...(c.otherAccounts ? [{ optional: ' 他の口座はお電話で' }] : [])],
+        [head, `ご登録の${what}が変更されました`, when, a.account(c.accountLast4), ...(c.otherAccounts ? [{ optional: ' 他の口座はお電話で' }] : [])],
         'ja',
       );
     }
   }
 }
 
-function en(c: AlertContent, url: string): string {
+function en(c: AlertContent, a: Act): string {
   const head = `${BANK_NAME.en}: `;
   const when = { optional: ' JST' };
-  const act = `. Not you? Freeze: ${url}`;
+  const act = a.general;
   const time = shortTime(c.occurredAt);
   switch (c.kind) {
     case 'LINK_CREATED':
@@ -135,6 +169,7 @@ function en(c: AlertContent, url: string): string {
           `acct *${c.accountLast4} linked to `,
           { name: enName(c.providerName, 'a service'), min: 6 },
           c.linkType === 'CARDLESS_ATM' ? ' (cardless ATM)' : '',
+          c.providerSuspended ? ' (blocked by bank)' : '',
           ` ${time}`,
           when,
           act,
@@ -169,10 +204,9 @@ function en(c: AlertContent, url: string): string {
       );
     }
     case 'CONTACT_CHANGED': {
-          c.providerSuspended ? ' (blocked by bank)' : '',
       const what = c.emailChanged && c.phoneChanged ? 'Email and phone' : c.emailChanged ? 'Email' : 'Phone number';
       return fit(
-        [head, `${what} changed ${time}`, when, `. Not you? Freeze acct *${c.accountLast4}: ${url}`, ...(c.otherAccounts ? [{ optional: ' Other accts: call us' }] : [])],
+        [head, `${what} changed ${time}`, when, a.account(c.accountLast4), ...(c.otherAccounts ? [{ optional: ' Other accts: call us' }] : [])],
         'en',
       );
     }
