@@ -207,7 +207,7 @@ export function planRecipient(r: store.ResolvedRecipient, c: Campaign, channel: 
   if (!cust || !contact) return { kind: 'terminal', status: 'SKIPPED', reason: 'no-contact' };
   if (channel === 'email' ? cust.suppressedEmail : cust.suppressedPhone) return { kind: 'terminal', status: 'SUPPRESSED', reason: 'suppressed' };
   const links = r.links
-    .filter((l) => (l.state === 'PENDING' || l.state === 'ACTIVE') && (c.audience.kind !== 'provider' || l.providerId === c.audience.providerId))
+    .filter((l) => (template.lists === 'revoked-since-created' ? revokedSince(l, c.createdAt) : l.state === 'PENDING' || l.state === 'ACTIVE') && (c.audience.kind !== 'provider' || l.providerId === c.audience.providerId))
     .sort((a, b) => (a.providerName === b.providerName ? a.linkId.localeCompare(b.linkId) : a.providerName.localeCompare(b.providerName)));
   if (links.length === 0) return { kind: 'terminal', status: 'SKIPPED', reason: 'no-links' };
   const forms = channel === 'email' ? template.email : template.sms;
@@ -218,6 +218,9 @@ export function planRecipient(r: store.ResolvedRecipient, c: Campaign, channel: 
     view: {
       accountId: r.accountId,
       customerId: cust.customerId,
+/** A link revoked after the campaign was created: what a "we revoked these links" notice lists (src/fraud/providers). */
+const revokedSince = (l: { state: string }, createdAt: string) => l.state === 'REVOKED' && String((l as { revokedAt?: unknown }).revokedAt ?? '') >= createdAt;
+
       last4: r.account.last4,
       displayName: cust.displayName,
       locale: loc,
