@@ -104,6 +104,9 @@ export interface HttpRoute {
 export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/a/{token}', target: 'action', auth: 'public' },
   { method: 'POST', path: '/a/{token}', target: 'action', auth: 'public' },
+  // The action page's own script (passkeys) and its JSON calls; same function, same origin.
+  { method: 'GET', path: '/a/{token}/passkey.js', target: 'action', auth: 'public' },
+  { method: 'POST', path: '/a/{token}/passkey/{op}', target: 'action', auth: 'public' },
   { method: 'POST', path: '/v1/authorize', target: 'authorize', auth: 'iam' },
   { method: 'GET', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
   { method: 'POST', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
