@@ -189,8 +189,7 @@ async function localStack(): Promise<BenchSection> {
       TOKEN_PEPPER: PEPPER,
       CAMPAIGN_EMAIL_QUOTA_PER_SECOND: String(QUOTA),
       CAMPAIGN_SMS_QUOTA_PER_SECOND: String(QUOTA),
-      CAMPAIGN_LOCAL_DELIVERY_LOOKUP: 'true',
-    });
+          });
     resetRuntimeConfig();
     resetCampaignConfig();
     resetTokenPeppers();
@@ -277,9 +276,9 @@ async function pacedRun(sink: PacedSink, n: number): Promise<(string | number)[]
   const { startLocalSes } = await import('../local/ses.ts');
   const { memoryStore } = await import('../src/campaign/memory-store.ts');
   const { runCampaignWorker } = await import('../src/campaign/engine.ts');
-  const { snsSmsSender, sesEmailSender, nullEmailSender } = await import('../src/campaign/senders.ts');
+  const { eumSmsSender, sesEmailSender, nullEmailSender } = await import('../src/campaign/senders.ts');
   const { phoneOf, emailOf } = await import('../src/campaign/seed.ts');
-  const { SNSClient } = await import('@aws-sdk/client-sns');
+  const { PinpointSMSVoiceV2Client } = await import('@aws-sdk/client-pinpoint-sms-voice-v2');
   const { SESv2Client } = await import('@aws-sdk/client-sesv2');
   const local = { region: 'ap-northeast-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 };
   const outbox = sink === 'sms' ? await startSmsOutbox() : undefined;
@@ -306,13 +305,15 @@ async function pacedRun(sink: PacedSink, n: number): Promise<(string | number)[]
     const t0 = performance.now();
     const r = await runCampaignWorker(campaign.campaignId, {
       store,
-      ...(sink === 'sms' ? { sms: snsSmsSender(new SNSClient({ ...local, endpoint: outbox!.endpoint })) } : {}),
+      ...(sink === 'sms' ? { sms: eumSmsSender(new PinpointSMSVoiceV2Client({ ...local, endpoint: outbox!.endpoint })) } : {}),
       ...(sink === 'ses' ? { email: sesEmailSender(new SESv2Client({ ...local, endpoint: ses!.endpoint })) } : {}),
       ...(sink === 'null' ? { email: nullEmailSender } : {}),
       pepper: PEPPER,
       actionBaseUrl: BASE,
       tokenTtlDays: 7,
       inDoubt: 'resend',
+      sendEvents: {},
+      sendEventWaitMs: 0,
       batchSize: 50,
       concurrency: 8,
       leaseSeconds: 15,

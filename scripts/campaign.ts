@@ -39,7 +39,9 @@ function localEnv(aws: boolean): void {
   set('TABLE_NAME', rt.tableName ?? 'alerting-local');
   set('TOKEN_PEPPER', rt.tokenPepper);
   for (const [k, v] of Object.entries(LOCAL_AWS_ENV)) set(k, v);
-  set('CAMPAIGN_LOCAL_DELIVERY_LOOKUP', 'true');
+  // npm start's local SES emits the configuration set's Send events into its delivery function,
+  // which records them in the campaign ledger: a restarted worker resolves in-doubt sends from them.
+  set('CAMPAIGN_SES_CONFIGURATION_SET', 'local-campaigns');
 }
 
 const fmtN = (n: number) => n.toLocaleString('en-US');
@@ -62,7 +64,7 @@ export function progressLine(st: CampaignStatus, rates: Map<string, number>): st
     const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
     const rate = rates.get(ch) ?? 0;
     const eta = rate > 0 ? (total - done) / rate : Infinity;
-    parts.push(`${ch} [${bar}] ${fmtN(done)}/${fmtN(total)} ${rate.toFixed(0)}/s ETA ${share >= 1 ? '0s' : fmtDuration(eta)} (sent ${fmtN(c.sent)}, failed ${c.failed}, suppressed ${c.suppressed}, skipped ${c.skipped})`);
+    parts.push(`${ch} [${bar}] ${fmtN(done)}/${fmtN(total)} ${rate.toFixed(0)}/s ETA ${share >= 1 ? '0s' : fmtDuration(eta)} (sent ${fmtN(c.sent)}${ch === 'sms' ? ` in ${fmtN(c.parts)} parts` : ''}, failed ${c.failed}, suppressed ${c.suppressed}, skipped ${c.skipped})`);
   }
   return parts.join(' | ');
 }

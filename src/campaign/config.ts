@@ -10,7 +10,7 @@ const positive = z.coerce.number().positive();
 export const CampaignConfig = z.object({
   /** SES maximum send rate granted to the account (messages per second). */
   CAMPAIGN_EMAIL_QUOTA_PER_SECOND: positive.default(100),
-  /** SMS messages per second granted for the origination identity. */
+  /** SMS message parts per second granted for the origination identity (End User Messaging counts parts: a Japanese alert is 2). */
   CAMPAIGN_SMS_QUOTA_PER_SECOND: positive.default(20),
   /** SQS queue that drives campaign workers in AWS; empty locally (the CLI or runtime hosts the worker). */
   CAMPAIGN_QUEUE_URL: z.string().default(''),
@@ -18,15 +18,19 @@ export const CampaignConfig = z.object({
   CAMPAIGN_LEASE_SECONDS: positive.default(15),
   /**
    * What to do with a recipient whose send was in flight when a worker died and whom no
-   * delivery record confirms: 'resend' (at-least-once for that one batch) or 'hold' (mark
+   * send event confirms within the bound: 'resend' (at-least-once for that one batch) or 'hold' (mark
    * IN_DOUBT and count it failed for an operator to review).
    */
   CAMPAIGN_IN_DOUBT: z.enum(['resend', 'hold']).default('resend'),
-  /** Local mode: confirm in-doubt sends against the local mailbox and SMS outbox. */
-  CAMPAIGN_LOCAL_DELIVERY_LOOKUP: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  /**
+   * How long a worker waits for the provider's send event of an uncertain send (a crash between
+   * the provider call and its outcome, or a 5xx) before CAMPAIGN_IN_DOUBT decides. SES and End
+   * User Messaging publish within seconds; the bound counts from the attempt, so a worker that
+   * restarts late (SQS visibility timeout) does not wait at all.
+   */
+  CAMPAIGN_SEND_EVENT_WAIT_SECONDS: z.coerce.number().min(0).max(900).default(60),
+  /** SES configuration set of campaign emails (its event destination feeds the delivery function); empty: SES_CONFIGURATION_SET. */
+  CAMPAIGN_SES_CONFIGURATION_SET: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   /**
    * 'true' where the SES templates are deployed with the stack (infra/campaigns.ts): the worker
    * then never creates or updates them (and needs no permission to).

@@ -3,21 +3,18 @@ import { runtimeConfig } from '../config.ts';
 import { tokenPeppers } from '../adapters/pepper.ts';
 import { campaignConfig } from './config.ts';
 import type { EngineDeps } from './engine.ts';
-import { sesEmailSender, snsSmsSender } from './senders.ts';
-import { localDeliveryLookup } from './local-lookup.ts';
+import { campaignConfigurationSet, eumSmsSender, sesEmailSender } from './senders.ts';
 
 export async function engineDepsFromEnv(extra: Partial<EngineDeps> = {}): Promise<EngineDeps> {
   const cfg = runtimeConfig();
   const cc = campaignConfig();
   const { current: pepper } = await tokenPeppers();
-  const sesEndpoint = process.env.AWS_ENDPOINT_URL_SESV2;
-  const smsEndpoint = process.env.AWS_ENDPOINT_URL_SNS;
   return {
     email: cc.CAMPAIGN_TEMPLATES_DEPLOYED ? { ...sesEmailSender(), ensureTemplates: async () => {} } : sesEmailSender(),
-    sms: snsSmsSender(),
-    ...(cc.CAMPAIGN_LOCAL_DELIVERY_LOOKUP && sesEndpoint && smsEndpoint
-      ? { lookup: localDeliveryLookup({ sesEndpoint, smsEndpoint, pepper, actionBaseUrl: cfg.ACTION_BASE_URL }) }
-      : {}),
+    sms: eumSmsSender(),
+    // Send events come back only for messages sent with a configuration set (SES) / Context (SMS).
+    sendEvents: { email: campaignConfigurationSet() !== '', sms: cfg.SMS_CONFIGURATION_SET !== '' },
+    sendEventWaitMs: cc.CAMPAIGN_SEND_EVENT_WAIT_SECONDS * 1000,
     pepper,
     actionBaseUrl: cfg.ACTION_BASE_URL,
     tokenTtlDays: cfg.TOKEN_TTL_DAYS,

@@ -19,9 +19,10 @@ import { CampaignError, counterNames, zeroCounters } from './types.ts';
 import { campaignTemplates, type CampaignTemplate } from './templates.ts';
 import { campaignAlertId, grantActions, messageData, renderSms, type RecipientView } from './message.ts';
 import { TokenBucket, Aborted, backoffMs, sleep, msUntilWindowOpens, perRelease } from './pacing.ts';
-import type { DeliveryLookup, EmailSender, SendOutcome, SmsSender } from './senders.ts';
+import type { EmailSender, SendOutcome, SmsSender } from './senders.ts';
 import * as store from './store.ts';
-import { hashToken } from '../domain/tokens.ts';
+import { campaignMessageTags } from './ledger-key.ts';
+import { smsSize } from '../domain/messages/sms-segments.ts';
 
 /** The storage the engine needs: DynamoDB (store.ts) everywhere but the pacing benchmark's in-memory ledger. */
 export type CampaignStorePort = Pick<
@@ -37,6 +38,7 @@ export type CampaignStorePort = Pick<
   | 'claimRecipients'
   | 'reattempt'
   | 'recordOutcomes'
+  | 'sendRecords'
   | 'countAudience'
   | 'setCampaignFields'
   | 'transitionCampaign'
@@ -46,16 +48,33 @@ export interface EngineDeps {
   store?: CampaignStorePort;
   email?: EmailSender;
   sms?: SmsSender;
-  lookup?: DeliveryLookup;
   pepper: string;
   actionBaseUrl: string;
   tokenTtlDays: number;
+  /**
+   * A recipient whose send may have been accepted (the worker died after the call, or the call
+   * answered 5xx) and whom no send event confirms within `sendEventWaitMs`: sent again
+   * ('resend') or marked IN_DOUBT for an operator ('hold').
+   */
   inDoubt: 'resend' | 'hold';
+  /**
+   * Per channel: whether the provider's send events come back into the ledger (a configuration
+   * set with an event destination routed to the delivery function). Without them nothing is
+   * waited for: the policy decides at once.
+   */
+  sendEvents: Partial<Record<Channel, boolean>>;
+  /** How long after an uncertain send to wait for its send event before the policy decides. */
+  sendEventWaitMs: number;
   batchSize: number;
   concurrency: number;
   leaseSeconds: number;
   /** Called when a batch is released to the provider (benchmarks measure pacing with it). */
   onRelease?: (channel: Channel, recipients: number, atMs: number) => void;
+  /**
+   * Called after the provider answered a release and before its outcomes are written: the one
+   * window a crash leaves recipients in doubt. The crash test kills the worker here.
+   */
+  afterSend?: (channel: Channel, recipients: number) => Promise<void> | void;
   log?: (message: string, ids: Record<string, string | number>) => void;
 }
 
@@ -199,6 +218,9 @@ type Plan =
   | { kind: 'send'; contact: string; view: RecipientView };
 
 /** Who gets what: skipped (frozen, no contact, no links any more), suppressed, or a send. */
+/** A link revoked after the campaign was created: what a "we revoked these links" notice lists (src/fraud/providers). */
+const revokedSince = (l: { state: string }, createdAt: string) => l.state === 'REVOKED' && String((l as { revokedAt?: unknown }).revokedAt ?? '') >= createdAt;
+
 export function planRecipient(r: store.ResolvedRecipient, c: Campaign, channel: Channel, template: CampaignTemplate): Plan {
   if (!r.account) return { kind: 'terminal', status: 'SKIPPED', reason: 'unknown-account' };
   if (r.account.state === 'FROZEN') return { kind: 'terminal', status: 'SKIPPED', reason: 'frozen' };
@@ -218,9 +240,6 @@ export function planRecipient(r: store.ResolvedRecipient, c: Campaign, channel: 
     view: {
       accountId: r.accountId,
       customerId: cust.customerId,
-/** A link revoked after the campaign was created: what a "we revoked these links" notice lists (src/fraud/providers). */
-const revokedSince = (l: { state: string }, createdAt: string) => l.state === 'REVOKED' && String((l as { revokedAt?: unknown }).revokedAt ?? '') >= createdAt;
-
       last4: r.account.last4,
       displayName: cust.displayName,
       locale: loc,
@@ -235,6 +254,10 @@ interface Pending {
   view: RecipientView;
   token: string;
   attempt: string;
+  /** The SMS text (rendered before pacing: the bucket counts its parts). */
+  text?: string;
+  /** Billing units the provider counts: SMS message parts (segments); 1 per email. */
+  parts: number;
 }
 
 const terminalCounter: Record<LedgerStatus, keyof Counters | undefined> = {
@@ -370,13 +393,15 @@ class Lane {
 
     const toSend: Pending[] = [];
     const settle: store.Outcome[] = [];
+    const unfinished: { existing: LedgerEntry; plan: Plan }[] = [];
+    let incomplete = false;
     for (let i = 0; i < plans.length; i++) {
       const p = plans[i]!;
       const r = results[i]!;
       if (r.claimed) {
         counts.planned++;
         if (p.kind === 'terminal') counts[p.status === 'SKIPPED' ? 'skipped' : 'suppressed']++;
-        else toSend.push({ accountId: p.view.accountId, contact: p.contact, view: p.view, token: tokens[i]!.token, attempt });
+        else toSend.push(this.pending(p.view.accountId, p.contact, p.view, tokens[i]!.token, attempt));
         continue;
       }
       // Another index entry of the same account claimed it first: not this page's recipient.
@@ -387,37 +412,80 @@ class Lane {
         counts[done]++;
         continue;
       }
-      const recovered = await this.recover(r.existing, p, attempt);
-      if (recovered.kind === 'counted') counts[recovered.counter]++;
-      else if (recovered.kind === 'outcome') settle.push(recovered.outcome);
+      unfinished.push({ existing: r.existing, plan: p });
+    }
+    // This shard's own entries from an earlier run: what the providers' send events say first.
+    const inDoubt = unfinished.filter((u) => u.existing.status === 'SENDING');
+    const since = Math.max(0, ...inDoubt.map((u) => Date.parse(u.existing.updatedAt)));
+    const heard = inDoubt.length > 0 ? await this.awaitSendEvents(inDoubt.map((u) => u.existing.accountId), since) : { found: new Map<string, string>(), complete: true };
+    for (const u of unfinished) {
+      if (u.existing.status === 'SENDING' && !heard.found.has(u.existing.accountId) && !heard.complete) {
+        // Stopped while waiting for its event: left as it is (in doubt) for the next run.
+        incomplete = true;
+        continue;
+      }
+      const recovered = await this.recover(u.existing, u.plan, attempt, heard.found.get(u.existing.accountId));
+      if (recovered.kind === 'outcome') settle.push(recovered.outcome);
       else toSend.push(recovered.pending);
     }
     if (settle.length) {
       await this.st.recordOutcomes(settle);
       for (const o of settle) counts[terminalCounter[o.status]!]++;
     }
-    if (toSend.length === 0) return { ok: true, counts };
+    if (toSend.length === 0) return { ok: !incomplete, counts };
     const sent = await this.sendWithRetry(toSend);
     add(counts, sent.counts);
-    return { ok: sent.ok, counts };
+    return { ok: sent.ok && !incomplete, counts };
+  }
+
+  private pending(accountId: string, contact: string, view: RecipientView, token: string, attempt: string): Pending {
+    if (this.channel !== 'sms') return { accountId, contact, view, token, attempt, parts: 1 };
+    const text = renderSms(this.template, view.locale, messageData(view, token, this.deps.actionBaseUrl));
+    return { accountId, contact, view, token, attempt, text, parts: smsSize(text).segments };
+  }
+
+  /**
+   * Waits for the providers' send events of these recipients (recorded in the ledger by the
+   * delivery function) until `sinceMs + sendEventWaitMs`: a late event still counts. `complete`
+   * is false when the worker was stopped before the bound, so that silence proves nothing yet.
+   */
+  private async awaitSendEvents(accountIds: readonly string[], sinceMs: number): Promise<{ found: Map<string, string>; complete: boolean }> {
+    const found = new Map<string, string>();
+    if (!this.deps.sendEvents[this.channel]) return { found, complete: true };
+    const deadline = sinceMs + this.deps.sendEventWaitMs;
+    let waiting = [...accountIds];
+    for (;;) {
+      const records = await this.st.sendRecords(this.c.campaignId, this.channel, waiting);
+      for (const [accountId, ids] of records) {
+        found.set(accountId, ids[0]!);
+        if (ids.length > 1) this.deps.log?.('campaign recipient has more than one accepted message', { campaignId: this.c.campaignId, accountId, messages: ids.length });
+      }
+      waiting = waiting.filter((a) => !found.has(a));
+      if (waiting.length === 0 || Date.now() >= deadline) return { found, complete: true };
+      if (this.ctl.stopped) return { found, complete: false };
+      await sleep(Math.min(250, Math.max(1, deadline - Date.now())), this.ctl.signal);
+    }
   }
 
   private grant(view: RecipientView) {
     return { accountId: view.accountId, customerId: view.customerId, alertId: campaignAlertId(this.c.campaignId), actions: grantActions(view.links) };
   }
 
-  /** This shard's own entry from an earlier run that did not finish: find out, then finish it. */
+  /**
+   * This shard's own entry from an earlier run that did not finish. SENDING: the earlier worker
+   * died between the provider call and its outcome; a send event for it (`heard`) settles it as
+   * SENT, silence past the bound follows the policy. UNSENT: known not sent, sent now.
+   */
   private async recover(
     existing: LedgerEntry,
     plan: Plan,
     attempt: string,
-  ): Promise<{ kind: 'counted'; counter: keyof Counters } | { kind: 'outcome'; outcome: store.Outcome } | { kind: 'send'; pending: Pending }> {
+    heard: string | undefined,
+  ): Promise<{ kind: 'outcome'; outcome: store.Outcome } | { kind: 'send'; pending: Pending }> {
     const id = { campaignId: this.c.campaignId, channel: this.channel, accountId: existing.accountId, attempt: existing.attempt ?? '' };
-    if (existing.status === 'SENDING' && existing.tokenHash && plan.kind === 'send' && this.deps.lookup) {
-      const messageId = await this.deps.lookup.find(this.channel, plan.contact, existing.tokenHash);
-      if (messageId) return { kind: 'outcome', outcome: { ...id, status: 'SENT', messageId, reason: 'confirmed-after-restart' } };
-    } else if (existing.status === 'SENDING' && this.deps.inDoubt === 'hold') {
-      return { kind: 'outcome', outcome: { ...id, status: 'IN_DOUBT', reason: 'worker-died-during-send' } };
+    if (existing.status === 'SENDING') {
+      if (heard) return { kind: 'outcome', outcome: { ...id, status: 'SENT', messageId: heard, reason: 'confirmed-by-send-event' } };
+      if (this.deps.inDoubt === 'hold') return { kind: 'outcome', outcome: { ...id, status: 'IN_DOUBT', reason: 'no-send-event-within-bound' } };
     }
     if (plan.kind === 'terminal') {
       // Skipped or suppressed since the earlier attempt (e.g. the account was frozen meanwhile).
@@ -427,17 +495,18 @@ class Lane {
     const ok = await this.st.reattempt(existing, attempt, { hash: t.hash, grant: this.grant(plan.view), ttlDays: this.deps.tokenTtlDays });
     if (!ok) throw new Error(`ledger entry changed under a held lease (campaign ${this.c.campaignId})`);
     this.deps.log?.('campaign recipient re-attempted after restart', { campaignId: this.c.campaignId, accountId: existing.accountId });
-    return { kind: 'send', pending: { accountId: existing.accountId, contact: plan.contact, view: plan.view, token: t.token, attempt } };
+    return { kind: 'send', pending: this.pending(existing.accountId, plan.contact, plan.view, t.token, attempt) };
   }
 
   private async sendOnce(batch: readonly Pending[]): Promise<SendOutcome[]> {
     this.deps.onRelease?.(this.channel, batch.length, this.bucket.lastRelease);
-    const data = batch.map((p) => messageData(p.view, p.token, this.deps.actionBaseUrl));
+    const tags = (p: Pending) => campaignMessageTags({ campaignId: this.c.campaignId, channel: this.channel, accountId: p.accountId });
     if (this.channel === 'sms') {
       const sms = this.deps.sms;
       if (!sms) throw new Error('no SMS sender configured');
-      return Promise.all(batch.map((p, i) => sms.send(p.contact, renderSms(this.template, p.view.locale, data[i]!))));
+      return Promise.all(batch.map((p) => sms.send(p.contact, p.text!, tags(p))));
     }
+    const data = batch.map((p) => messageData(p.view, p.token, this.deps.actionBaseUrl));
     const email = this.deps.email;
     if (!email) throw new Error('no email sender configured');
     const out: SendOutcome[] = new Array<SendOutcome>(batch.length);
@@ -448,8 +517,7 @@ class Lane {
         const res = await email.sendBulk(
           this.template.id,
           loc,
-          idx.map((i) => ({ to: batch[i]!.contact, data: data[i]! })),
-          { campaign: this.c.campaignId, channel: 'email' },
+          idx.map((i) => ({ to: batch[i]!.contact, data: data[i]!, tags: tags(batch[i]!) })),
         );
         idx.forEach((i, n) => (out[i] = res[n]!));
       }),
@@ -457,39 +525,67 @@ class Lane {
     return out;
   }
 
+  /**
+   * Pieces of at most one second's quota in the bucket's units (recipients for email, message
+   * parts for SMS: End User Messaging's throughput is parts per second), never less than one
+   * message.
+   */
+  private pieces(pending: readonly Pending[]): Pending[][] {
+    const budget = perRelease(this.bucket.rate, this.channel === 'sms' ? Number.POSITIVE_INFINITY : this.deps.batchSize);
+    const out: Pending[][] = [];
+    let cur: Pending[] = [];
+    let units = 0;
+    for (const p of pending) {
+      if (cur.length > 0 && (units + p.parts > budget || cur.length >= this.deps.batchSize)) {
+        out.push(cur);
+        cur = [];
+        units = 0;
+      }
+      cur.push(p);
+      units += p.parts;
+    }
+    if (cur.length > 0) out.push(cur);
+    return out;
+  }
+
   private async sendWithRetry(batch: Pending[]): Promise<{ ok: boolean; counts: Counters }> {
     const counts = zeroCounters();
     let pending = batch;
     const outcomes: store.Outcome[] = [];
-    const outcome = (p: Pending, status: store.Outcome['status'], extra: { messageId?: string; reason?: string } = {}) =>
+    const parts = new Map<string, number>();
+    const outcome = (p: Pending, status: store.Outcome['status'], extra: { messageId?: string; reason?: string } = {}) => {
       outcomes.push({ campaignId: this.c.campaignId, channel: this.channel, accountId: p.accountId, attempt: p.attempt, status, ...extra });
+      if (status === 'SENT') parts.set(p.accountId, p.parts);
+    };
     let ok = true;
     let fatal: string | undefined;
     for (let round = 0; pending.length > 0; round++) {
       // Release in pieces of at most one second's quota, each right after its tokens, each only
       // if the campaign is still running; what is not released is known unsent.
       const results: SendOutcome[] = [];
-      const size = perRelease(this.bucket.rate, this.deps.batchSize);
-      for (let k = 0; k < pending.length; k += size) {
-        const piece = pending.slice(k, k + size);
+      let offered = 0;
+      for (const piece of this.pieces(pending)) {
         let released = false;
         if (await this.ctl.stillRunning()) {
           try {
-            await this.bucket.take(piece.length, this.ctl.signal);
+            await this.bucket.take(piece.reduce((n, p) => n + p.parts, 0), this.ctl.signal);
             released = true;
           } catch (e) {
             if (!(e instanceof Aborted)) throw e;
           }
         }
         if (!released) {
-          for (const p of pending.slice(k)) outcome(p, 'UNSENT', { reason: 'stopped-before-send' });
-          pending = pending.slice(0, k);
+          for (const p of pending.slice(offered)) outcome(p, 'UNSENT', { reason: 'stopped-before-send' });
+          pending = pending.slice(0, offered);
           ok = false;
           break;
         }
         results.push(...(await this.sendOnce(piece)));
+        offered += piece.length;
+        await this.deps.afterSend?.(this.channel, piece.length);
       }
       const retry: Pending[] = [];
+      const uncertain: Pending[] = [];
       let throttled = false;
       for (let i = 0; i < pending.length; i++) {
         const p = pending[i]!;
@@ -499,17 +595,24 @@ class Lane {
         else if (r.kind === 'fatal') {
           fatal ??= r.reason;
           outcome(p, 'UNSENT', { reason: r.reason });
-        }
-        else if (r.kind === 'throttled') {
+        } else if (r.kind === 'throttled') {
           throttled = true;
           retry.push(p);
-        } else {
-          // May have been accepted: ask the provider's records; without any, follow the policy.
-          const hash = hashToken(p.token, this.deps.pepper);
-          const found = this.deps.lookup ? await this.deps.lookup.find(this.channel, p.contact, hash) : undefined;
-          if (found) outcome(p, 'SENT', { messageId: found });
-          else if (this.deps.lookup || this.deps.inDoubt === 'resend') retry.push(p);
-          else outcome(p, 'IN_DOUBT', { reason: r.reason });
+        } else uncertain.push(p);
+      }
+      if (uncertain.length > 0) {
+        // May have been accepted (5xx, timeout): the provider's send events tell; silence past
+        // the bound follows the policy. Stopped before the bound: left in doubt for the next run.
+        const heard = await this.awaitSendEvents(
+          uncertain.map((p) => p.accountId),
+          Date.now(),
+        );
+        for (const p of uncertain) {
+          const found = heard.found.get(p.accountId);
+          if (found) outcome(p, 'SENT', { messageId: found, reason: 'confirmed-by-send-event' });
+          else if (!heard.complete) ok = false;
+          else if (this.deps.inDoubt === 'resend') retry.push(p);
+          else outcome(p, 'IN_DOUBT', { reason: 'provider-error-no-send-event' });
         }
       }
       if (throttled) this.bucket.throttled();
@@ -522,7 +625,7 @@ class Lane {
       this.deps.log?.('campaign send retried', { campaignId: this.c.campaignId, recipients: retry.length, round });
       await sleep(backoffMs(round), this.ctl.signal);
       if (this.ctl.stopped) {
-        // Not sent (throttled, or confirmed absent): the next run sends them without doubt.
+        // Throttled (surely not accepted) or silent past the bound: the next run sends them.
         for (const p of retry) outcome(p, 'UNSENT', { reason: 'stopped-before-retry' });
         ok = false;
         break;
@@ -535,6 +638,7 @@ class Lane {
       const c = terminalCounter[o.status];
       if (c) counts[c]++;
     }
+    for (const n of parts.values()) counts.parts += n;
     return { ok, counts };
   }
 }

@@ -12,6 +12,8 @@ import { accountIdOf, customerIdOf, seedRecipient, type SeedOptions } from './se
 
 export interface MemoryStore extends CampaignStorePort {
   ledger: Map<string, LedgerEntry>;
+  /** Send events recorded per `${channel}#${accountId}` (what the delivery function writes in AWS). */
+  sends: Map<string, string[]>;
   tokens: number;
   campaign: Campaign;
   setState(s: CampaignState): void;
@@ -25,8 +27,10 @@ export function memoryStore(c: Campaign, size: number, seed: SeedOptions = {}): 
   const leases = new Map<Channel, { owner: string; until: number }>();
   const ledger = new Map<string, LedgerEntry>();
   const lkey = (e: { channel: Channel; accountId: string }) => `${e.channel}#${e.accountId}`;
+  const sends = new Map<string, string[]>();
   const st: MemoryStore = {
     ledger,
+    sends,
     tokens: 0,
     campaign: c,
     setState(s) {
@@ -94,6 +98,14 @@ export function memoryStore(c: Campaign, size: number, seed: SeedOptions = {}): 
         if (!e || e.attempt !== o.attempt) throw new CampaignError('CONFLICT', 'attempt changed');
         Object.assign(e, { status: o.status, ...(o.messageId ? { messageId: o.messageId } : {}), ...(o.reason ? { reason: o.reason } : {}) });
       }
+    },
+    async sendRecords(_id: string, channel: Channel, accountIds: readonly string[]) {
+      const out = new Map<string, string[]>();
+      for (const a of accountIds) {
+        const ids = sends.get(lkey({ channel, accountId: a }));
+        if (ids?.length) out.set(a, [...ids]);
+      }
+      return out;
     },
     async countAudience() {
       return size;

@@ -1,7 +1,7 @@
 /**
  * The send ports of the engine and their AWS adapters: SES v2 SendBulkEmail (up to 50
- * destinations, one stored template per locale, per-destination replacement data) and SNS
- * Publish to a phone number. The adapters use their own SDK clients with the SDK's retries off:
+ * destinations, one stored template per locale, per-destination replacement data and tags) and
+ * End User Messaging SMS SendTextMessage (with Context). The adapters use their own SDK clients with the SDK's retries off:
  * the engine decides when to retry, paces every attempt through the token bucket, and knows
  * which failures may have been accepted (a 5xx) and which surely were not (throttling).
  */
@@ -12,7 +12,7 @@ import {
   UpdateEmailTemplateCommand,
   type BulkEmailEntryResult,
 } from '@aws-sdk/client-sesv2';
-import { SNSClient, PublishCommand } from '@aws-sdk/client-sns';
+import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import type { Locale } from '../../events/core.ts';
 import { runtimeConfig } from '../config.ts';
 import type { CampaignTemplate, TemplateData } from './templates.ts';
@@ -34,21 +34,19 @@ export type SendOutcome =
 export interface BulkEntry {
   to: string;
   data: TemplateData;
+  /** Message tags of this destination: the recipient's ledger key (src/campaign/ledger-key.ts). */
+  tags: Record<string, string>;
 }
 
 export interface EmailSender {
   /** Creates or updates the provider-side templates of a campaign template (all locales). */
   ensureTemplates(t: CampaignTemplate): Promise<void>;
-  sendBulk(templateId: string, loc: Locale, entries: readonly BulkEntry[], tags: Record<string, string>): Promise<SendOutcome[]>;
+  sendBulk(templateId: string, loc: Locale, entries: readonly BulkEntry[]): Promise<SendOutcome[]>;
 }
 
 export interface SmsSender {
-  send(phone: string, message: string): Promise<SendOutcome>;
-}
-
-/** Finds whether a message carrying a given token hash reached the provider (in-doubt recovery). */
-export interface DeliveryLookup {
-  find(channel: 'email' | 'sms', contact: string, tokenHash: string): Promise<string | undefined>;
+  /** `context`: the recipient's ledger key, for the provider's status events (End User Messaging Context). */
+  send(phone: string, message: string, context: Record<string, string>): Promise<SendOutcome>;
 }
 
 function classify(e: unknown): SendOutcome {
@@ -56,7 +54,9 @@ function classify(e: unknown): SendOutcome {
   const status = err.$metadata?.httpStatusCode;
   const name = err.name ?? 'Error';
   if (/Throttl|TooManyRequests|LimitExceeded|SendingPaused/i.test(name) || status === 429) return { kind: 'throttled', reason: name };
-  if (status === 401 || status === 403 || /AccessDenied|Authorization|NotFound|SendingPaused|AccountSuspended|MailFromDomainNotVerified/i.test(name)) return { kind: 'fatal', reason: name };
+  // ServiceQuotaExceeded: End User Messaging's monthly spend limit; ResourceNotFound: no such
+  // configuration set / origination identity. Every further send would fail alike.
+  if (status === 401 || status === 403 || /AccessDenied|Authorization|NotFound|SendingPaused|AccountSuspended|MailFromDomainNotVerified|ServiceQuotaExceeded/i.test(name)) return { kind: 'fatal', reason: name };
   if (status !== undefined && status >= 400 && status < 500) return { kind: 'rejected', reason: name };
   // 5xx, timeouts, resets: the request may have been processed.
   return { kind: 'unknown', reason: name };
@@ -71,7 +71,24 @@ function entryOutcome(r: BulkEmailEntryResult | undefined): SendOutcome {
   return THROTTLED_ENTRY.has(status) ? { kind: 'throttled', reason: status } : { kind: 'rejected', reason: status };
 }
 
-export function sesEmailSender(client = new SESv2Client({ maxAttempts: 1 }), prefix = campaignConfig().CAMPAIGN_SES_TEMPLATE_PREFIX): EmailSender {
+/** Tags every entry has with the same value (SendBulkEmail requires DefaultEmailTags to be present). */
+function commonTags(entries: readonly BulkEntry[]): { Name: string; Value: string }[] {
+  const first = entries[0]?.tags ?? {};
+  return Object.entries(first)
+    .filter(([k, v]) => entries.every((e) => e.tags[k] === v))
+    .map(([Name, Value]) => ({ Name, Value }));
+}
+
+/** The configuration set campaign emails name: its event destination brings their `Send` events back into the ledger. */
+export function campaignConfigurationSet(): string {
+  return campaignConfig().CAMPAIGN_SES_CONFIGURATION_SET || runtimeConfig().SES_CONFIGURATION_SET;
+}
+
+export function sesEmailSender(
+  client = new SESv2Client({ maxAttempts: 1 }),
+  prefix = campaignConfig().CAMPAIGN_SES_TEMPLATE_PREFIX,
+  configurationSet = campaignConfigurationSet(),
+): EmailSender {
   return {
     async ensureTemplates(t) {
       if (!t.email) return;
@@ -95,18 +112,21 @@ export function sesEmailSender(client = new SESv2Client({ maxAttempts: 1 }), pre
         }
       }
     },
-    async sendBulk(templateId, loc, entries, tags) {
+    async sendBulk(templateId, loc, entries) {
       const cfg = runtimeConfig();
       try {
         const out = await client.send(
           new SendBulkEmailCommand({
             FromEmailAddress: cfg.SES_FROM_ADDRESS,
             ReplyToAddresses: [cfg.SES_REPLY_TO_ADDRESS],
-            ...(cfg.SES_CONFIGURATION_SET ? { ConfigurationSetName: cfg.SES_CONFIGURATION_SET } : {}),
+            ...(configurationSet ? { ConfigurationSetName: configurationSet } : {}),
             DefaultContent: { Template: { TemplateName: prefix + sesTemplateName(templateId, loc), TemplateData: '{}' } },
-            DefaultEmailTags: Object.entries(tags).map(([Name, Value]) => ({ Name, Value })),
+            // The tags common to the call, and each destination's full set (its ledger key): the
+            // configuration set's events then lead back to the recipient's ledger entry.
+            DefaultEmailTags: commonTags(entries),
             BulkEmailEntries: entries.map((e) => ({
               Destination: { ToAddresses: [e.to] },
+              ReplacementTags: Object.entries(e.tags).map(([Name, Value]) => ({ Name, Value })),
               ReplacementEmailContent: { ReplacementTemplate: { ReplacementTemplateData: JSON.stringify(e.data) } },
             })),
           }),
@@ -123,17 +143,27 @@ export function sesEmailSender(client = new SESv2Client({ maxAttempts: 1 }), pre
   };
 }
 
-export function snsSmsSender(client = new SNSClient({ maxAttempts: 1 })): SmsSender {
+/**
+ * End User Messaging SMS SendTextMessage: TRANSACTIONAL, from the configured origination identity,
+ * through the configuration set whose event destination publishes the status events, with the
+ * recipient's ledger key as Context (it comes back in every status event: the delivery function
+ * records the send in the ledger from it).
+ */
+export function eumSmsSender(client = new PinpointSMSVoiceV2Client({ maxAttempts: 1 })): SmsSender {
   return {
-    async send(phone, message) {
+    async send(phone, message, context) {
       const cfg = runtimeConfig();
-      const attrs: Record<string, { DataType: string; StringValue: string }> = {
-        'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
-      };
-      if (cfg.SMS_SENDER_ID) attrs['AWS.SNS.SMS.SenderID'] = { DataType: 'String', StringValue: cfg.SMS_SENDER_ID };
-      if (cfg.SMS_ORIGINATION_NUMBER) attrs['AWS.MM.SMS.OriginationNumber'] = { DataType: 'String', StringValue: cfg.SMS_ORIGINATION_NUMBER };
       try {
-        const out = await client.send(new PublishCommand({ PhoneNumber: phone, Message: message, MessageAttributes: attrs }));
+        const out = await client.send(
+          new SendTextMessageCommand({
+            DestinationPhoneNumber: phone,
+            MessageBody: message,
+            MessageType: 'TRANSACTIONAL',
+            ...(cfg.SMS_ORIGINATION_IDENTITY ? { OriginationIdentity: cfg.SMS_ORIGINATION_IDENTITY } : {}),
+            ...(cfg.SMS_CONFIGURATION_SET ? { ConfigurationSetName: cfg.SMS_CONFIGURATION_SET } : {}),
+            Context: context,
+          }),
+        );
         return out.MessageId ? { kind: 'accepted', messageId: out.MessageId } : { kind: 'unknown', reason: 'no MessageId' };
       } catch (e) {
         return classify(e);

@@ -27,30 +27,19 @@ import type { AccountRecord, CustomerRecord, LinkRecord } from '../store/types.t
 import { hashToken, generateToken, tokenExpiry, type TokenAction } from '../domain/tokens.ts';
 import type { AudienceSpec, Campaign, CampaignState, Channel, Counters, LedgerEntry, LedgerStatus, Shard } from './types.ts';
 import { CampaignError, counterNames, zeroCounters } from './types.ts';
+import { LEDGER_PARTITIONS, ledgerKey, ledgerPartition, sendRecordKey } from './ledger-key.ts';
 
-export const LEDGER_PARTITIONS = 256;
+export { LEDGER_PARTITIONS, ledgerPartition } from './ledger-key.ts';
 
 export const ckey = {
   campaign: (id: string) => ({ pk: `CAMPAIGN#${id}`, sk: 'CAMPAIGN' }),
   index: (createdAt: string, id: string) => ({ pk: 'CAMPAIGNS', sk: `${createdAt}#${id}` }),
   shard: (id: string, channel: Channel, segment: number) => ({ pk: `CAMPAIGN#${id}`, sk: `SHARD#${channel}#${String(segment).padStart(4, '0')}` }),
   lease: (id: string, channel: Channel) => ({ pk: `CAMPAIGN#${id}`, sk: `LEASE#${channel}` }),
-  ledger: (id: string, channel: Channel, accountId: string) => ({
-    pk: `CAMPAIGN#${id}#L#${ledgerPartition(accountId).toString(16).padStart(2, '0')}`,
-    sk: `R#${channel}#${accountId}`,
-  }),
+  ledger: ledgerKey,
+  sendRecord: sendRecordKey,
   listEntry: (id: string, segment: number, accountId: string) => ({ pk: `CAMPAIGN#${id}#A#${segment}`, sk: accountId }),
 };
-
-/** FNV-1a: spreads a campaign's ledger over LEDGER_PARTITIONS keys (no hot partition at 10M). */
-export function ledgerPartition(accountId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < accountId.length; i++) {
-    h ^= accountId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % LEDGER_PARTITIONS;
-}
 
 export const listSegment = (accountId: string, segments: number) => ledgerPartition(accountId) % segments;
 
@@ -672,8 +661,8 @@ export async function* ledgerEntries(id: string): AsyncGenerator<LedgerEntry> {
       const out = await db().send(
         new QueryCommand({
           TableName: tableName(),
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': `CAMPAIGN#${id}#L#${p.toString(16).padStart(2, '0')}` },
+          KeyConditionExpression: 'pk = :p AND begins_with(sk, :r)',
+          ExpressionAttributeValues: { ':p': `CAMPAIGN#${id}#L#${p.toString(16).padStart(2, '0')}`, ':r': 'R#' },
           ExclusiveStartKey: start,
         }),
       );
@@ -688,3 +677,40 @@ export async function getLedgerEntry(id: string, channel: Channel, accountId: st
   return out.Item ? strip<LedgerEntry>(out.Item) : undefined;
 }
 
+
+/**
+ * What the providers' send events recorded for these recipients (src/delivery/campaign-sends.ts):
+ * account id -> the provider message ids seen. One strongly consistent BatchGet per 100.
+ */
+export async function sendRecords(id: string, channel: Channel, accountIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (accountIds.length === 0) return out;
+  for (const item of await batchGet(accountIds.map((a) => ckey.sendRecord(id, channel, a)), true)) {
+    const ids = item.messageIds instanceof Set ? [...(item.messageIds as Set<string>)] : Array.isArray(item.messageIds) ? (item.messageIds as string[]) : [];
+    if (ids.length > 0) out.set(String(item.accountId), ids.sort());
+  }
+  return out;
+}
+
+/** Every send record of a campaign (verification and reports): account id and message ids, per channel. */
+export async function* sendRecordEntries(id: string): AsyncGenerator<{ channel: Channel; accountId: string; messageIds: string[] }> {
+  for (let p = 0; p < LEDGER_PARTITIONS; p++) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await db().send(
+        new QueryCommand({
+          TableName: tableName(),
+          KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+          ExpressionAttributeValues: { ':p': `CAMPAIGN#${id}#L#${p.toString(16).padStart(2, '0')}`, ':s': 'S#' },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      for (const i of out.Items ?? []) {
+        const ids = i.messageIds instanceof Set ? [...(i.messageIds as Set<string>)] : [];
+        yield { channel: i.channel as Channel, accountId: String(i.accountId), messageIds: ids.sort() };
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+}

@@ -25,7 +25,7 @@ export const CreateCampaignInput = z
     templateId: z.string().min(1).max(64),
     /** Locale for customers whose profile has none the template covers. */
     fallbackLocale: z.string().default('ja'),
-    /** Recipients per second per channel; at least one channel. */
+    /** Per second, per channel: emails (recipients), SMS message parts (a Japanese alert is 2); at least one channel. */
     rates: z
       .object({ email: z.number().optional(), sms: z.number().optional() })
       .refine((r) => r.email !== undefined || r.sms !== undefined, 'at least one channel (email or sms) needs a rate'),
@@ -43,9 +43,11 @@ export interface Counters {
   failed: number;
   suppressed: number;
   skipped: number;
+  /** Billing units of the messages sent: SMS message parts (what End User Messaging's throughput counts), 1 per email. */
+  parts: number;
 }
-export const zeroCounters = (): Counters => ({ planned: 0, sent: 0, failed: 0, suppressed: 0, skipped: 0 });
-export const counterNames = ['planned', 'sent', 'failed', 'suppressed', 'skipped'] as const;
+export const zeroCounters = (): Counters => ({ planned: 0, sent: 0, failed: 0, suppressed: 0, skipped: 0, parts: 0 });
+export const counterNames = ['planned', 'sent', 'failed', 'suppressed', 'skipped', 'parts'] as const;
 
 export interface Campaign {
   campaignId: string;
