@@ -39,6 +39,8 @@ export const functionPermissions: Record<FunctionName, FunctionPermissions> = {
   'email-reply': { table: 'readWrite', sendEmail: true, putEvents: true, readPepper: true },
   // Delivery tracking: status updates, fallback to the other channel, AlertUndelivered.
   delivery: { table: 'readWrite', sendEmail: true, sendSms: true, putEvents: true, readPepper: true },
+  // Overview counters: adds to the console's counters for each published bank.alerting event.
+  counter: { table: 'readWrite' },
   // Campaigns: paced bulk sends with per-recipient tokens.
   campaign: {
     table: 'readWrite',

@@ -16,11 +16,11 @@ export const functionNames = [
   'email-reply',
   'delivery',
   'campaign',
-] as const;
   // Fraud operations: detection counters and incidents, per-link debits and reimbursement cases, provider bulk jobs.
   'fraud',
   // The console's overview counters, fed by every bank.alerting event (route AlertingEventsToCounter).
   'counter',
+] as const;
 export type FunctionName = (typeof functionNames)[number];
 
 export interface Route {
@@ -53,7 +53,6 @@ export const routes: readonly Route[] = [
     via: 'sqs',
     maxReceiveCount: 5,
   },
-];
   {
     // The console's counters, off the customer's path: a freeze or an alert answers once its
     // event is published, and the counter function counts it (once, by its dedupe key).
@@ -83,6 +82,7 @@ export const routes: readonly Route[] = [
     via: 'sqs',
     maxReceiveCount: 5,
   },
+];
 
 /** EventBridge pattern matching for the fields the routes use (source and detail-type). */
 export function routesFor(source: string, detailType: string): Route[] {
@@ -108,6 +108,8 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/a/{token}/passkey.js', target: 'action', auth: 'public' },
   { method: 'POST', path: '/a/{token}/passkey/{op}', target: 'action', auth: 'public' },
   { method: 'POST', path: '/v1/authorize', target: 'authorize', auth: 'iam' },
+  // The core gives back the reservation of a debit that did not happen (docs/authorize.md).
+  { method: 'POST', path: '/v1/authorize/release', target: 'authorize', auth: 'iam' },
   { method: 'GET', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
   { method: 'POST', path: '/ops/{proxy+}', target: 'ops', auth: 'operator' },
 ];
@@ -125,6 +127,6 @@ export interface Schedule {
 export const schedules: readonly Schedule[] = [
   // Alerts that reached no channel by their deadline -> AlertUndelivered.
   { name: 'UndeliveredSweep', target: 'delivery', everyMinutes: 1 },
-];
   // Provider bulk jobs (extend holds, revoke unconfirmed links) that did not finish in their request.
   { name: 'FraudJobsSweep', target: 'fraud', everyMinutes: 1 },
+];

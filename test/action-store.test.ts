@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ActionRefusedError, confirmLink, freezeAccount, republishPendingEvents, revokeLink } from '../src/store/actions.ts';
+import { ActionRefusedError, confirmLink, freezeAccount, outboxSettled, republishPendingEvents, revokeLink } from '../src/store/actions.ts';
 import { getAccount } from '../src/store/customers.ts';
 import { getLink } from '../src/store/links.ts';
 import { listAudit } from '../src/store/audit.ts';
@@ -130,9 +130,19 @@ describe('partner events are not lost', () => {
     return items;
   };
 
-  it('a published event leaves no outbox item', async () => {
+  it('a published event leaves no outbox item (its delete runs after the answer)', async () => {
     const { accountId } = await seedAccount();
     expect((await freezeAccount(accountId, { actor: 'CUSTOMER_WEB' })).eventPublished).toBe(true);
+    await outboxSettled();
+    expect(await pendingFor(accountId)).toHaveLength(0);
+  });
+
+  it('a published event whose delete has not landed yet is not published again by the sweep', async () => {
+    const { accountId } = await seedAccount();
+    expect((await freezeAccount(accountId, { actor: 'CUSTOMER_WEB' })).eventPublished).toBe(true);
+    // At once, before outboxSettled: the sweep waits for this container's own deletes.
+    await republishPendingEvents({ olderThanMs: 0 });
+    expect(eventsFor(accountId).map((e) => e.detailType)).toEqual(['AccountFrozen']);
     expect(await pendingFor(accountId)).toHaveLength(0);
   });
 

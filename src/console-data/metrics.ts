@@ -66,67 +66,102 @@ function increment(Key: Record<string, string>, series: string, by: number, ttl:
   };
 }
 
+/** What one count did: added, already counted (dedupe key seen), or refused (bad name or time). */
+export type CountOutcome = 'COUNTED' | 'DUPLICATE' | 'INVALID';
+
 /**
  * Adds to the counters of `kind` on `channel` at time `at`. Returns false (and counts nothing)
  * on a duplicate dedupe key, an invalid name or a store error; never throws.
  */
 export async function countEvent(kind: MetricKind, channel: MetricChannel, at: Date | string = new Date(), opts: CountOptions = {}): Promise<boolean> {
-  const when = typeof at === 'string' ? new Date(at) : at;
-  if (!METRIC_KINDS.includes(kind) || !NAME_RE.test(channel) || (opts.detail !== undefined && !NAME_RE.test(opts.detail))) return false;
-  if (Number.isNaN(when.getTime())) return false;
-  const by = opts.by ?? 1;
-  if (!Number.isInteger(by) || by < 1) return false;
-  const series = seriesName(kind, channel, opts.detail);
-  const shard = Math.floor(Math.random() * SHARDS);
-  const { minute, hour } = buckets(when, shard);
-  const epoch = Math.floor(when.getTime() / 1000);
   try {
-    const updates = [increment(minute, series, by, epoch + MINUTE_TTL_SECONDS), increment(hour, series, by, epoch + HOUR_TTL_SECONDS)];
-    if (opts.dedupeKey) {
-      await db().send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: tableName(),
-                Item: { pk: `METRICSEEN#${opts.dedupeKey}`, sk: 'SEEN', [TTL_ATTRIBUTE]: epoch + DEDUPE_TTL_SECONDS },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            ...updates.map((u) => ({ Update: u })),
-          ],
-        }),
-      );
-    } else {
-      await Promise.all(updates.map((u) => db().send(new UpdateCommand(u))));
-    }
-    return true;
+    return (await addCount(kind, channel, at, opts)) === 'COUNTED';
   } catch (e) {
-    if (!isConditionFailure(e)) console.warn(JSON.stringify({ level: 'WARN', message: 'metric count failed', kind, error: (e as Error).name }));
+    console.warn(JSON.stringify({ level: 'WARN', message: 'metric count failed', kind, error: (e as Error).name }));
     return false;
   }
 }
 
-/** Counts an outbound event: what the publisher sees is exactly what the overview shows. */
-export function countAlertingEvent(e: AlertingEvent): Promise<boolean> {
+/** countEvent that says why nothing was counted and throws on a store error (so the caller retries). */
+async function addCount(kind: MetricKind, channel: MetricChannel, at: Date | string, opts: CountOptions): Promise<CountOutcome> {
+  const when = typeof at === 'string' ? new Date(at) : at;
+  if (!METRIC_KINDS.includes(kind) || !NAME_RE.test(channel) || (opts.detail !== undefined && !NAME_RE.test(opts.detail))) return 'INVALID';
+  if (Number.isNaN(when.getTime())) return 'INVALID';
+  const by = opts.by ?? 1;
+  if (!Number.isInteger(by) || by < 1) return 'INVALID';
+  const series = seriesName(kind, channel, opts.detail);
+  const shard = Math.floor(Math.random() * SHARDS);
+  const { minute, hour } = buckets(when, shard);
+  const epoch = Math.floor(when.getTime() / 1000);
+  const updates = [increment(minute, series, by, epoch + MINUTE_TTL_SECONDS), increment(hour, series, by, epoch + HOUR_TTL_SECONDS)];
+  if (!opts.dedupeKey) {
+    await Promise.all(updates.map((u) => db().send(new UpdateCommand(u))));
+    return 'COUNTED';
+  }
+  try {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tableName(),
+              Item: { pk: `METRICSEEN#${opts.dedupeKey}`, sk: 'SEEN', [TTL_ATTRIBUTE]: epoch + DEDUPE_TTL_SECONDS },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          ...updates.map((u) => ({ Update: u })),
+        ],
+      }),
+    );
+    return 'COUNTED';
+  } catch (e) {
+    if (isConditionFailure(e)) return 'DUPLICATE';
+    throw e;
+  }
+}
+
+/** Counts an outbound event: what partners are told is exactly what the overview shows. Never throws. */
+export async function countAlertingEvent(e: AlertingEvent): Promise<boolean> {
+  try {
+    return (await countPublishedEvent(e)) === 'COUNTED';
+  } catch (err) {
+    console.warn(JSON.stringify({ level: 'WARN', message: 'metric count failed', detailType: e.detailType, error: (err as Error).name }));
+    return false;
+  }
+}
+
+/**
+ * For the counter function (functions/counter): counts one published bank.alerting event once,
+ * however often it is delivered or republished (the dedupe key names the change, not the
+ * delivery). Throws on a store error, so the event comes back and is counted later.
+ */
+export function countPublishedEvent(e: AlertingEvent): Promise<CountOutcome> {
+  // Cardless-app answers count with the link answers they stand beside on the overview.
+  const type: string = e.detailType;
+  if (type === 'AppDeactivated' || type === 'AppConfirmed') {
+    const d = e.detail as unknown as { activationId: string; at: string; actor: string };
+    return addCount(type === 'AppDeactivated' ? 'revoke' : 'confirm', actorChannel(d.actor), d.at, { dedupeKey: `${type}#${d.activationId}#${d.at}` });
+  }
   switch (e.detailType) {
     case 'AlertSent':
-      return countEvent('alert', e.detail.channel, e.detail.sentAt, {
+      return addCount('alert', e.detail.channel, e.detail.sentAt, {
         detail: e.detail.sourceEventType,
         dedupeKey: `AlertSent#${e.detail.alertId}#${e.detail.channel}`,
       });
     case 'AccountFrozen':
-      return countEvent('freeze', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `AccountFrozen#${e.detail.accountId}#${e.detail.at}` });
+      return addCount('freeze', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `AccountFrozen#${e.detail.accountId}#${e.detail.at}` });
     case 'AccountUnfrozen':
-      return countEvent('unfreeze', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `AccountUnfrozen#${e.detail.accountId}#${e.detail.at}` });
+      return addCount('unfreeze', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `AccountUnfrozen#${e.detail.accountId}#${e.detail.at}` });
     case 'LinkRevoked':
-      return countEvent('revoke', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `LinkRevoked#${e.detail.linkId}#${e.detail.at}` });
+      return addCount('revoke', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `LinkRevoked#${e.detail.linkId}#${e.detail.at}` });
     case 'LinkConfirmed':
-      return countEvent('confirm', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `LinkConfirmed#${e.detail.linkId}#${e.detail.at}` });
+      return addCount('confirm', actorChannel(e.detail.actor), e.detail.at, { dedupeKey: `LinkConfirmed#${e.detail.linkId}#${e.detail.at}` });
     case 'AlertUndelivered':
-      return countEvent('undelivered', 'ANY', e.detail.at, { dedupeKey: `AlertUndelivered#${e.detail.alertId}` });
+      return addCount('undelivered', 'ANY', e.detail.at, { dedupeKey: `AlertUndelivered#${e.detail.alertId}` });
     case 'ContactNeedsFixing':
-      return countEvent('contactFix', e.detail.channel, e.detail.at, { dedupeKey: `ContactNeedsFixing#${e.detail.customerId}#${e.detail.channel}#${e.detail.at}` });
+      return addCount('contactFix', e.detail.channel, e.detail.at, { dedupeKey: `ContactNeedsFixing#${e.detail.customerId}#${e.detail.channel}#${e.detail.at}` });
+    default:
+      return Promise.resolve('INVALID');
   }
 }
 

@@ -166,9 +166,13 @@ async function transact(items: TransactItem[]): Promise<boolean> {
 //
 // OUTBOX#{shard} / {at}#{id}: the event of a state change, written in the change's transaction and
 // deleted once published. If publishing fails (or the function dies in between), the item stays;
-// a later successful publish from any container (at most once a minute per container) publishes
-// what is older than a minute. Delivery is at least once, as EventBridge's own is: a partner
-// keys its cut-off on (accountId, linkId, at). Items expire after 14 days whatever happens.
+// the scheduled sweep (every minute, functions/delivery) publishes what is older than a minute.
+// Delivery is at least once, as EventBridge's own is: a partner keys its cut-off on
+// (accountId, linkId, at), and the console counts each change once (its dedupe key).
+// The delete after a successful publish is not waited for: the customer's answer depends on the
+// commit and the publish only. A delete that never ran (the container froze or died) leaves the
+// item to the sweep, which publishes it once more: a duplicate the partners and the counters
+// already absorb, never a lost event. Items expire after 14 days whatever happens.
 
 const OUTBOX_SHARDS = 4;
 const OUTBOX_TTL_SECONDS = 14 * 86_400;
@@ -195,9 +199,10 @@ function outboxPut(o: Outboxed): TransactItem {
   };
 }
 
-let lastSweep = 0;
+/** Deletes of published outbox items still under way in this container (see outboxSettled). */
+const pendingDeletes = new Set<Promise<void>>();
 
-/** Publishes a committed change's event and clears its outbox item; false when it stays pending. */
+/** Publishes a committed change's event; false when it stays pending in the outbox. */
 async function publishAfterCommit(o: Outboxed): Promise<boolean> {
   try {
     await publishEvents([o.event]);
@@ -205,15 +210,21 @@ async function publishAfterCommit(o: Outboxed): Promise<boolean> {
     // Committed and audited; the outbox keeps the event and the caller logs and counts the miss.
     return false;
   }
-  await db()
+  // Not waited for (see above); a failed delete leaves the item to the sweep.
+  const done: Promise<void> = db()
     .send(new DeleteCommand({ TableName: tableName(), Key: o.key }))
-    .catch(() => undefined);
-  if (Date.now() - lastSweep >= OUTBOX_SWEEP_EVERY_MS) {
-    lastSweep = Date.now();
-    // Bounded: a customer's request does not wait for a whole backlog.
-    await republishPendingEvents({ max: 25 }).catch(() => undefined);
-  }
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .finally(() => pendingDeletes.delete(done));
+  pendingDeletes.add(done);
   return true;
+}
+
+/** Resolves once every outbox delete this container started has finished (tests, the sweep). */
+export async function outboxSettled(): Promise<void> {
+  while (pendingDeletes.size > 0) await Promise.all([...pendingDeletes]);
 }
 
 /**
@@ -224,6 +235,8 @@ export async function republishPendingEvents(opts: { olderThanMs?: number; now?:
   const now = opts.now ?? new Date();
   const max = opts.max ?? Number.POSITIVE_INFINITY;
   const before = new Date(now.getTime() - (opts.olderThanMs ?? OUTBOX_SWEEP_EVERY_MS)).toISOString();
+  // This container's own deletes land first: it does not republish what it has just published.
+  await outboxSettled();
   let published = 0;
   for (let shard = 0; shard < OUTBOX_SHARDS; shard++) {
     let start: Record<string, unknown> | undefined;
