@@ -2,10 +2,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SendEmailCommand, SendBulkEmailCommand } from '@aws-sdk/client-sesv2';
 import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendTextMessageCommand } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { startLocalPeers, type LocalPeers, type PublishedEvent } from '../local/peers.ts';
 import { setupTestEnv } from './support/env.ts';
 import { awsClients } from '../src/adapters/clients.ts';
+import { smsClient } from '../src/adapters/sms.ts';
 
 let peers: LocalPeers;
 const received: PublishedEvent[][] = [];
@@ -39,13 +41,13 @@ const email = (to: string) =>
   });
 
 const sms = (phone: string, message = 'Your account was linked. https://alerts.example-bank.jp/a/x') =>
-  new PublishCommand({
-    PhoneNumber: phone,
-    Message: message,
-    MessageAttributes: {
-      'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
-      'AWS.SNS.SMS.SenderID': { DataType: 'String', StringValue: 'EXBANK' },
-    },
+  new SendTextMessageCommand({
+    DestinationPhoneNumber: phone,
+    MessageBody: message,
+    MessageType: 'TRANSACTIONAL',
+    OriginationIdentity: 'pool-0123456789abcdef',
+    ConfigurationSetName: 'alerts-sms',
+    Context: { alertId: 'al-1' },
   });
 
 describe('local SES v2 (aws-ses-v2-local behind the fault proxy)', () => {
@@ -119,28 +121,36 @@ describe('local SES v2 (aws-ses-v2-local behind the fault proxy)', () => {
   });
 });
 
-describe('local SMS outbox (SNS Query protocol)', () => {
-  it('accepts Publish from the real SNS client with transactional attributes', async () => {
-    const out = await awsClients().sns.send(sms('+819012345678', '口座が連携されました https://alerts.example-bank.jp/a/abc'));
+describe('local SMS outbox (End User Messaging SMS, AWS JSON 1.0)', () => {
+  it('accepts SendTextMessage from the real client and records Context, configuration set and parts', async () => {
+    const text = '口座が連携されました https://alerts.example-bank.jp/a/abc';
+    const out = await smsClient().send(sms('+819012345678', text));
     expect(out.MessageId).toMatch(/^[0-9a-f-]{36}$/);
     const msgs = peers.smsMessages();
     expect(msgs).toHaveLength(1);
     expect(msgs[0]).toMatchObject({
       messageId: out.MessageId,
+      protocol: 'sms-voice-v2',
       phoneNumber: '+819012345678',
-      message: '口座が連携されました https://alerts.example-bank.jp/a/abc',
-      attributes: { 'AWS.SNS.SMS.SMSType': 'Transactional', 'AWS.SNS.SMS.SenderID': 'EXBANK' },
+      message: text,
+      messageType: 'TRANSACTIONAL',
+      originationIdentity: 'pool-0123456789abcdef',
+      configurationSetName: 'alerts-sms',
+      context: { alertId: 'al-1' },
+      encoding: 'UCS2',
+      parts: 1,
     });
     const page = await (await fetch(peers.smsOutboxUrl)).text();
     expect(page).toContain('口座が連携されました');
     expect(page).toContain('+819012345678');
+    expect(page).toContain('configuration set alerts-sms');
     const json = (await (await fetch(new URL('/messages', peers.smsOutboxUrl))).json()) as { messageId: string }[];
     expect(json.map((m) => m.messageId)).toEqual([out.MessageId]);
   });
 
   it('lists the outbox newest first', async () => {
-    await awsClients().sns.send(sms('+819011111111', 'older-sms'));
-    await awsClients().sns.send(sms('+819022222222', 'newer-sms'));
+    await smsClient().send(sms('+819011111111', 'older-sms'));
+    await smsClient().send(sms('+819022222222', 'newer-sms'));
     const json = (await (await fetch(new URL('/messages', peers.smsOutboxUrl))).json()) as { message: string }[];
     expect(json.map((m) => m.message)).toEqual(['newer-sms', 'older-sms']);
     const page = await (await fetch(peers.smsOutboxUrl)).text();
@@ -148,36 +158,49 @@ describe('local SMS outbox (SNS Query protocol)', () => {
     expect(page.indexOf('newer-sms')).toBeLessThan(page.indexOf('older-sms'));
   });
 
-  it('throttles as SNS does (400 Throttling) and the SDK retries through throttling and 5xx', async () => {
-    peers.injectFaults('sns', ['throttle', '5xx']);
-    const out = await awsClients().sns.send(sms('+819012345678'));
+  it('throttles as the service does (400 ThrottlingException) and the SDK retries through throttling and 5xx', async () => {
+    peers.injectFaults('sms', ['throttle', '5xx']);
+    const out = await smsClient().send(sms('+819012345678'));
     expect(out.$metadata.attempts).toBe(3);
     expect(peers.smsMessages()).toHaveLength(1);
   });
 
   it('surfaces throttling once retries are exhausted, sending nothing', async () => {
-    peers.injectFaults('sns', ['throttle', 'throttle', 'throttle', 'throttle']);
-    const err = (await awsClients()
-      .sns.send(sms('+819012345678'))
+    peers.injectFaults('sms', ['throttle', 'throttle', 'throttle', 'throttle']);
+    const err = (await smsClient()
+      .send(sms('+819012345678'))
       .then(() => undefined, (e: unknown) => e)) as (Error & { $metadata: { httpStatusCode?: number } }) | undefined;
     expect(err).toBeInstanceOf(Error);
-    expect(err?.name).toMatch(/Throttl/);
+    expect(err?.name).toBe('ThrottlingException');
     expect(err?.$metadata.httpStatusCode).toBe(400);
     expect(peers.smsMessages()).toHaveLength(0);
   });
 
-  it('refuses for good on an injected reject (400 InvalidParameter), without retrying', async () => {
-    peers.injectFaults('sns', ['reject']);
-    await expect(awsClients().sns.send(sms('+819012345678'))).rejects.toMatchObject({ name: 'InvalidParameterException', $metadata: { httpStatusCode: 400, attempts: 1 } });
+  it('refuses for good on an injected reject (400 ValidationException), without retrying', async () => {
+    peers.injectFaults('sms', ['reject']);
+    await expect(smsClient().send(sms('+819012345678'))).rejects.toMatchObject({ name: 'ValidationException', Reason: 'INVALID_PARAMETER', $metadata: { httpStatusCode: 400, attempts: 1 } });
     peers.injectFaults('ses', ['reject']);
     await expect(awsClients().ses.send(email('x@example.jp'))).rejects.toMatchObject({ name: 'MessageRejected', $metadata: { httpStatusCode: 400, attempts: 1 } });
     expect(peers.smsMessages()).toHaveLength(0);
     expect(await peers.emails()).toHaveLength(0);
   });
 
-  it('rejects a phone number that is not E.164 with InvalidParameter', async () => {
-    await expect(awsClients().sns.send(sms('09012345678'))).rejects.toMatchObject({ name: 'InvalidParameterException' });
+  it('rejects a phone number that is not E.164 with ValidationException naming the field', async () => {
+    await expect(smsClient().send(sms('09012345678'))).rejects.toMatchObject({ name: 'ValidationException', Fields: [expect.objectContaining({ Name: 'destinationPhoneNumber' })] });
     expect(peers.smsMessages()).toHaveLength(0);
+  });
+
+  it('still takes SNS Publish (senders not moved yet): recorded as such, no status events (no configuration set)', async () => {
+    const out = await awsClients().sns.send(
+      new PublishCommand({
+        PhoneNumber: '+819012345678',
+        Message: 'legacy',
+        MessageAttributes: { 'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' } },
+      }),
+    );
+    expect(peers.smsMessages()).toEqual([expect.objectContaining({ messageId: out.MessageId, protocol: 'sns', attributes: { 'AWS.SNS.SMS.SMSType': 'Transactional' } })]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(peers.smsStatusEvents()).toEqual([]);
   });
 });
 
