@@ -105,16 +105,17 @@ export function withdrawalNeedsAlert(
   }
 }
 
-/** The protective actions a token offers for an event (REVOKE/CONFIRM need a link). */
+/** The protective actions a token offers for an event (REVOKE/CONFIRM need a link, the app ones an activation). */
 export function tokenActionsFor(event: AlertableEvent): TokenAction[] {
   const freeze: TokenAction = { kind: 'FREEZE_ACCOUNT' };
   switch (event.detailType) {
     case 'LinkCreated':
       return [freeze, { kind: 'REVOKE_LINK', linkId: event.detail.linkId }, { kind: 'CONFIRM_LINK', linkId: event.detail.linkId }];
     case 'AppActivated':
-      return event.detail.linkId
-        ? [freeze, { kind: 'REVOKE_LINK', linkId: event.detail.linkId }, { kind: 'CONFIRM_LINK', linkId: event.detail.linkId }]
-        : [freeze];
+      // The activation is held like a link (src/holds/): "not me" deactivates it (and stops
+      // cardless withdrawals on the account), "it was me" lifts its hold. Keyed by the event id:
+      // a later activation of the same app on another device is another hold.
+      return [freeze, { kind: 'DEACTIVATE_APP', activationId: event.detail.eventId }, { kind: 'CONFIRM_APP', activationId: event.detail.eventId }];
     case 'WithdrawalPosted':
       return event.detail.linkId ? [freeze, { kind: 'REVOKE_LINK', linkId: event.detail.linkId }] : [freeze];
     case 'ContactChanged':

@@ -5,6 +5,12 @@
  * Items (pk / sk):
  *   CUST#{customerId}   / PROFILE                 customer projection (contacts, locale, prefs)
  *   ACCT#{accountId}    / ACCOUNT                 account state ACTIVE | FROZEN, version
+ *                                                 + `apps`: cardless-ATM app activations held like links, by
+ *                                                   activation id (PENDING | CONFIRMED | DEACTIVATED, holdUntil)
+ *                                                 + `allowance`: the one hold allowance of the account's pending
+ *                                                   links and apps: {until, spent, entries: R#{requestId} |
+ *                                                   A#{uuid} | W#{withdrawalId} -> amount, status}, at most
+ *                                                   400 entries (src/domain/allowance.ts, src/holds/)
  *   ACCT#{accountId}    / LINK#{linkId}           link PENDING | ACTIVE | REVOKED, holdUntil
  *   ACCT#{accountId}    / ALERT#{alertId}         alert with per-channel delivery
  *   CUST#{customerId}   / ALERT#{alertId}         alerts with no account (contact changes)
