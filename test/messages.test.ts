@@ -140,6 +140,83 @@ describe('SMS size (hard limit, link included)', () => {
   });
 });
 
+describe('SMS without links (SMS_LINKS=never: Japanese carriers filter SMS with URLs)', () => {
+  /** Worst case the setting allows: 30 characters (src/config.ts). */
+  const contacts = ['0120-000-110', "(03) 1234-5678 Example Bank's", 'X'.repeat(30)];
+  // Case-sensitive: a 60-character name of capital Ws truncated to "WW..." is not a link.
+  const looksLikeALink = /https?:|www\.|\/a\/|\b[a-z0-9-]+\.(jp|com|net)\b/;
+
+  for (const locale of ['ja', 'en'] as const) {
+    for (const name of longNames[locale]) {
+      it(`${locale}: every kind fits the same budget with worst-case names and contact (${[...name].slice(0, 3).join('')}...)`, () => {
+        for (const bankContact of contacts) {
+          for (const c of contents(name, (locale === 'ja' ? 'ぱ' : 'P').repeat(80))) {
+            const sms = renderSms(c, locale, URL_, { links: 'never', bankContact });
+            const size = smsSize(sms);
+            expect(sms).not.toMatch(looksLikeALink);
+            expect(sms).toContain(locale === 'ja' ? '「凍結」と返信' : 'Reply FREEZE');
+            expect(sms).toContain(bankContact);
+            if (locale === 'ja') {
+              expect(size.encoding).toBe('UCS-2');
+              expect(size.units).toBeLessThanOrEqual(134);
+              expect(size.segments).toBeLessThanOrEqual(2);
+            } else {
+              expect(size.encoding).toBe('GSM-7');
+              expect(size.units).toBeLessThanOrEqual(160);
+              expect(size.segments).toBe(1);
+            }
+          }
+        }
+      });
+    }
+  }
+
+  it('names the event, the account and the keyword; the email of the same alert still carries the link', () => {
+    const link: AlertContent = { kind: 'LINK_CREATED', occurredAt: at, accountLast4: '1234', providerName: 'D-Wallet', linkType: 'EPAY' };
+    const sms = { links: 'never', bankContact: '0120-000-110' } as const;
+    expect(renderSms(link, 'ja', URL_, sms)).toBe('【サンプル銀行】口座*1234が「D-Wallet」と連携されました(11/25 15:28)。心当たりがなければ「凍結」と返信、または0120-000-110へ');
+    expect(renderSms(link, 'en', URL_, sms)).toBe('Example Bank: acct *1234 linked to D-Wallet 11/25 15:28 JST. Not you? Reply FREEZE or contact us: 0120-000-110');
+    const contact: AlertContent = { kind: 'CONTACT_CHANGED', occurredAt: at, accountLast4: '0001', emailChanged: false, phoneChanged: true, otherAccounts: false };
+    expect(renderSms(contact, 'ja', URL_, sms)).toContain('口座*0001を凍結');
+    expect(renderSms(contact, 'en', URL_, sms)).toContain('Reply FREEZE to freeze acct *0001');
+    for (const locale of ['ja', 'en'] as const) {
+      const m = renderAlertMessages(link, ctx(locale, { sms }));
+      expect(m.sms).not.toContain(URL_);
+      expect(m.email.text).toContain(URL_);
+      expect(m.email.html).toContain(`href="${URL_}"`);
+      // "always" (and no setting at all) keeps the link in the SMS.
+      expect(renderAlertMessages(link, ctx(locale, { sms: { links: 'always' } })).sms).toContain(URL_);
+      expect(renderAlertMessages(link, ctx(locale)).sms).toContain(URL_);
+    }
+  });
+
+  it('refuses to render a link-less SMS without a contact, rather than leave the customer nowhere to turn', () => {
+    const link: AlertContent = { kind: 'LINK_CREATED', occurredAt: at, accountLast4: '1234', providerName: 'D-Wallet', linkType: 'EPAY' };
+    expect(() => renderSms(link, 'ja', URL_, { links: 'never' })).toThrow(SmsTooLongError);
+    expect(() => renderSms(link, 'en', URL_, { links: 'never', bankContact: '   ' })).toThrow(/SMS_BANK_CONTACT/);
+  });
+
+  it('property: any names within the contract fit without links too', () => {
+    const name = fc.string({ minLength: 1, maxLength: 60, unit: 'binary' });
+    fc.assert(
+      fc.property(name, name, fc.string({ maxLength: 80, unit: 'binary' }), fc.integer({ min: 1, max: 1e13 }), (a, b, cp, amount) => {
+        for (const locale of ['ja', 'en'] as const) {
+          for (const c of [
+            { kind: 'LINK_CREATED', occurredAt: at, accountLast4: '1234', providerName: a, linkType: 'CARDLESS_ATM' },
+            { kind: 'APP_ACTIVATED', occurredAt: at, accountLast4: '1234', appName: a, deviceName: b, throughLink: false },
+            { kind: 'WITHDRAWAL', occurredAt: at, accountLast4: '1234', channel: 'EPAY_CHARGE', amount, currency: 'JPY', counterparty: cp, providerName: b },
+          ] satisfies AlertContent[]) {
+            const s = smsSize(renderSms(c, locale, URL_, { links: 'never', bankContact: 'X'.repeat(30) }));
+            expect(s.segments).toBeLessThanOrEqual(locale === 'ja' ? 2 : 1);
+            if (locale === 'en') expect(s.encoding).toBe('GSM-7');
+          }
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('segment counting', () => {
   it('counts GSM-7 septets (extension characters cost two) and UCS-2 units', () => {
     expect(smsSize('a'.repeat(160))).toEqual({ encoding: 'GSM-7', units: 160, segments: 1 });
