@@ -46,6 +46,8 @@ export const RuntimeConfig = z.object({
     .string()
     .max(30)
     .regex(/^[A-Za-z0-9 .,:()+\/&'-]*$/, 'letters, digits, spaces and . , : ( ) + / & \' - only')
+    // A web address would be a link after all: handsets turn it into one and carriers filter it.
+    .refine((v) => !/:\/\/|www\.|[A-Za-z0-9-]\.[A-Za-z]{2,}/.test(v), 'a phone number or app name, not a web address')
     .default(''),
   /** Action tokens expire after this many days. */
   TOKEN_TTL_DAYS: positiveInt.default(7),
