@@ -70,9 +70,14 @@ describe('token actions', () => {
       { kind: 'CONFIRM_LINK', linkId: link.linkId },
     ]);
     const app = example('AppActivated', AppActivated);
-    expect(tokenActionsFor({ detailType: 'AppActivated', detail: app }).map((a) => a.kind)).toEqual(['FREEZE_ACCOUNT', 'REVOKE_LINK', 'CONFIRM_LINK']);
+    // An activation is held like a link: deactivate it or confirm it (src/holds/), keyed by the event.
+    expect(tokenActionsFor({ detailType: 'AppActivated', detail: app })).toEqual([
+      { kind: 'FREEZE_ACCOUNT' },
+      { kind: 'DEACTIVATE_APP', activationId: app.eventId },
+      { kind: 'CONFIRM_APP', activationId: app.eventId },
+    ]);
     const { linkId: _l, ...appNoLink } = app;
-    expect(tokenActionsFor({ detailType: 'AppActivated', detail: appNoLink })).toEqual([{ kind: 'FREEZE_ACCOUNT' }]);
+    expect(tokenActionsFor({ detailType: 'AppActivated', detail: appNoLink }).map((a) => a.kind)).toEqual(['FREEZE_ACCOUNT', 'DEACTIVATE_APP', 'CONFIRM_APP']);
     const wd = example('WithdrawalPosted', WithdrawalPosted);
     expect(tokenActionsFor({ detailType: 'WithdrawalPosted', detail: wd })).toEqual([{ kind: 'FREEZE_ACCOUNT' }, { kind: 'REVOKE_LINK', linkId: wd.linkId }]);
     const { linkId: _w, ...wdNoLink } = wd;

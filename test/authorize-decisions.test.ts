@@ -51,7 +51,9 @@ describe('POST /v1/authorize against DynamoDB Local', () => {
   it('holds large debits through a new link, allows small ones, and follows confirm, revoke and freeze at once', async () => {
     const { accountId, customerId } = await seedAccount();
     const linkId = await seedLink(accountId, customerId);
-    const debit = (amount: number, extra: Record<string, unknown> = {}) => authorize({ accountId, channel: 'EPAY_CHARGE', amount, currency: 'JPY', linkId, requestId: 'req-1', ...extra });
+    // A requestId per debit: reusing one for another amount is refused (test/authorize-allowance.test.ts).
+    let n = 0;
+    const debit = (amount: number, extra: Record<string, unknown> = {}) => authorize({ accountId, channel: 'EPAY_CHARGE', amount, currency: 'JPY', linkId, requestId: `req-${++n}`, ...extra });
     expect((await debit(10_000)).body).toMatchObject({ decision: 'ALLOW', reason: 'LINK_PENDING_UNDER_LIMIT', accountId, linkId, requestId: 'req-1' });
     expect((await debit(10_001)).body).toMatchObject({ decision: 'HOLD', reason: 'LINK_PENDING_OVER_LIMIT' });
     expect((await authorize({ accountId, channel: 'ATM_CARD', amount: 100_000, currency: 'JPY' })).body).toMatchObject({ decision: 'ALLOW', reason: 'OK' });

@@ -98,16 +98,25 @@ function allowanceParts(write: AllowanceWrite, add: number, entryKey: string | u
   return { set, conditions, names, values };
 }
 
-async function update(accountId: string, p: WriteParts): Promise<boolean> {
+/** DynamoDB refuses names and values an expression does not use: keep only those it does. */
+function used<T>(all: Record<string, T>, text: string): Record<string, T> | undefined {
+  const out = Object.fromEntries(Object.entries(all).filter(([k]) => new RegExp(`${k}(?![A-Za-z0-9_])`).test(text)));
+  return Object.keys(out).length ? out : undefined;
+}
+
+async function update(accountId: string, p: WriteParts, remove: string[] = []): Promise<boolean> {
+  const UpdateExpression = `SET ${p.set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
+  const ConditionExpression = ['attribute_exists(pk)', ...p.conditions].join(' AND ');
+  const text = `${UpdateExpression} ${ConditionExpression}`;
   try {
     await db().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: key.account(accountId),
-        UpdateExpression: `SET ${p.set.join(', ')}`,
-        ConditionExpression: ['attribute_exists(pk)', ...p.conditions].join(' AND '),
-        ExpressionAttributeNames: p.names,
-        ExpressionAttributeValues: Object.keys(p.values).length ? p.values : undefined,
+        UpdateExpression,
+        ConditionExpression,
+        ExpressionAttributeNames: used(p.names, text),
+        ExpressionAttributeValues: used(p.values, text),
       }),
     );
     return true;
@@ -223,21 +232,7 @@ export async function openAppHold(a: AppActivated, holdUntil: string, now = new 
       Object.assign(p.names, w.names);
       Object.assign(p.values, w.values);
     }
-    try {
-      await db().send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: key.account(a.accountId),
-          UpdateExpression: `SET ${p.set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: ['attribute_exists(pk)', ...p.conditions].join(' AND '),
-          ExpressionAttributeNames: p.names,
-          ExpressionAttributeValues: p.values,
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (!lostRace(e)) throw e;
-    }
+    if (await update(a.accountId, p, remove)) return true;
   }
   throw new Error('app hold: too many concurrent changes');
 }
