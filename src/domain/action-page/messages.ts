@@ -36,8 +36,8 @@ export interface Messages {
   ask: string;
   nothingUntilPress: string;
   actionsHeading: string;
-  buttons: { FREEZE_ACCOUNT: string; REVOKE_LINK: (provider: string) => string; CONFIRM_LINK: string };
-  explain: { FREEZE_ACCOUNT: string; REVOKE_LINK: string; CONFIRM_LINK: string };
+  buttons: { FREEZE_ACCOUNT: string; REVOKE_LINK: (provider: string) => string; CONFIRM_LINK: string; DEACTIVATE_APP: (app: string) => string; CONFIRM_APP: string };
+  explain: { FREEZE_ACCOUNT: string; REVOKE_LINK: string; CONFIRM_LINK: string; DEACTIVATE_APP: string; CONFIRM_APP: string };
   state: {
     frozen: string;
     linkRevoked: (provider: string) => string;
@@ -45,7 +45,13 @@ export interface Messages {
     linkPending: (provider: string, until: string) => string;
   };
   nothingLeft: string;
-  done: { FREEZE_ACCOUNT: string; REVOKE_LINK: (provider: string) => string; CONFIRM_LINK: (provider: string) => string };
+  done: {
+    FREEZE_ACCOUNT: string;
+    REVOKE_LINK: (provider: string) => string;
+    CONFIRM_LINK: (provider: string) => string;
+    DEACTIVATE_APP: (app: string) => string;
+    CONFIRM_APP: (app: string) => string;
+  };
   afterFreeze: string;
   offerFreeze: string;
   problems: Record<PageProblem, { title: string; body: string }>;
@@ -80,11 +86,15 @@ const ja: Messages = {
     FREEZE_ACCOUNT: '口座を凍結する',
     REVOKE_LINK: (p) => `心当たりがない：「${p}」との連携を解除する`,
     CONFIRM_LINK: '自分で行った操作です',
+    DEACTIVATE_APP: (app) => `心当たりがない：アプリ「${app}」を停止する`,
+    CONFIRM_APP: '自分で行った操作です',
   },
   explain: {
     FREEZE_ACCOUNT: '出金・決済・振込をすべて止めます。入金は引き続き受け付けます。凍結の解除は本人確認のうえ当行で行います。',
     REVOKE_LINK: 'この連携先からの引き落としを止めます。',
-    CONFIRM_LINK: '保留中の連携を有効にし、引き落としの保留を解除します。',
+    CONFIRM_LINK: '保留中の連携を有効にし、引き落としの保留を解除します。SMS またはメールでお送りする確認コード（またはパスキー）でご本人を確認します。',
+    DEACTIVATE_APP: 'このアプリと、この口座のカードレスATMでの出金をすべて止めます。再開は本人確認のうえ当行で行います。',
+    CONFIRM_APP: 'アプリの保留を解除し、カードレスでの出金の保留を解除します。SMS またはメールでお送りする確認コード（またはパスキー）でご本人を確認します。',
   },
   state: {
     frozen: 'この口座は凍結されています。出金・決済・振込はできません。',
@@ -97,8 +107,10 @@ const ja: Messages = {
     FREEZE_ACCOUNT: '口座を凍結しました。',
     REVOKE_LINK: (p) => `「${p}」との連携を解除しました。`,
     CONFIRM_LINK: (p) => `ご確認ありがとうございます。「${p}」との連携を有効にしました。`,
+    DEACTIVATE_APP: (app) => `アプリ「${app}」を停止しました。カードレスでの出金は、当行でご本人を確認するまでできません。`,
+    CONFIRM_APP: (app) => `ご確認ありがとうございます。アプリ「${app}」の保留を解除しました。`,
   },
-  afterFreeze: 'この口座からお金が出ていくことはありません。凍結の解除は、本人確認のうえ当行で行います。',
+  afterFreeze: 'この口座からお金が出ていくことはありません。',
   offerFreeze: 'ほかにも心当たりのない取引がある場合は、口座も凍結してください。',
   problems: {
     INVALID: { title: 'このリンクは無効です', body: 'お知らせのリンクを最後までそのまま開いたかご確認ください。ご不明な場合は当行までお電話ください。' },
@@ -142,11 +154,15 @@ const en: Messages = {
     FREEZE_ACCOUNT: 'Freeze my account',
     REVOKE_LINK: (p) => `This wasn't me: revoke the link to ${p}`,
     CONFIRM_LINK: 'It was me',
+    DEACTIVATE_APP: (app) => `This wasn't me: deactivate ${app}`,
+    CONFIRM_APP: 'It was me',
   },
   explain: {
     FREEZE_ACCOUNT: 'Stops every withdrawal, payment and transfer out. Deposits still arrive. We unfreeze it only after checking your identity.',
     REVOKE_LINK: 'Stops this service from taking money from your account.',
-    CONFIRM_LINK: 'Confirms the new link and releases payments held through it.',
+    CONFIRM_LINK: 'Confirms the new link and releases payments held through it, after we check it is you with a code sent by SMS or email (or your passkey).',
+    DEACTIVATE_APP: 'Stops this app, and every cardless ATM withdrawal from this account until we have checked your identity.',
+    CONFIRM_APP: 'Confirms the app and releases cardless withdrawals held for it, after we check it is you with a code sent by SMS or email (or your passkey).',
   },
   state: {
     frozen: 'This account is frozen: no withdrawals, payments or transfers out.',
@@ -159,8 +175,10 @@ const en: Messages = {
     FREEZE_ACCOUNT: 'Your account is frozen.',
     REVOKE_LINK: (p) => `The link to ${p} is revoked.`,
     CONFIRM_LINK: (p) => `Thank you. The link to ${p} is confirmed.`,
+    DEACTIVATE_APP: (app) => `${app} is deactivated. Cardless withdrawals stay blocked until we have checked your identity.`,
+    CONFIRM_APP: (app) => `Thank you. ${app} is confirmed and its hold is lifted.`,
   },
-  afterFreeze: 'No money can leave this account. We unfreeze it only after checking your identity.',
+  afterFreeze: 'No money can leave this account.',
   offerFreeze: 'If you see anything else you do not recognise, freeze your account as well.',
   problems: {
     INVALID: { title: 'This link is not valid', body: 'Please check that you opened the whole link from our message. If in doubt, call us.' },

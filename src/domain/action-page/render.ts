@@ -1,14 +1,17 @@
 /**
- * The action pages as HTML: mobile-first, no JavaScript, no external fonts, images or scripts,
- * a few KB. One inline stylesheet, allowed by its hash in the Content-Security-Policy; the
- * language switch is a plain link (?lang=ja|en). Every value shown is escaped.
+ * The action pages as HTML: mobile-first, no external fonts, images or scripts, a few KB. One
+ * inline stylesheet, allowed by its hash in the Content-Security-Policy; the language switch is a
+ * plain link (?lang=ja|en). Every value shown is escaped. Only the step-up pages load a script
+ * (the passkey buttons, same origin, /a/{token}/passkey.js); everything works without it.
  */
 import { createHash } from 'node:crypto';
 import type { Locale } from '../../../events/core.ts';
 import type { AccountRecord, LinkRecord } from '../../store/types.ts';
 import type { TokenAction } from '../tokens.ts';
+import type { AppHold } from '../allowance.ts';
 import { effectiveLinkState } from '../account.ts';
 import { messages, type Messages, type PageProblem } from './messages.ts';
+import { stepUpMessages } from './stepup-messages.ts';
 import { formatAmount, formatJst, maskAccount, type OfferedAction, type WhatHappened } from './flow.ts';
 
 export interface HtmlResponse {
@@ -41,6 +44,13 @@ const CSS = [
   '.status{border-left:.3rem solid #0b4f8a;padding-left:.75rem}',
   '.ok{border-left-color:#1e7b34}',
   '.warn{border-left-color:#a3001b}',
+  'label{display:block;font-weight:700;margin:0 0 .25rem}',
+  'input.code{display:block;width:100%;max-width:14rem;font:inherit;font-size:1.5rem;letter-spacing:.3em;padding:.5rem .75rem;border:2px solid #4a4a4a;border-radius:.5rem;margin:0 0 .75rem}',
+  'input.code:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}',
+  '.notice{border-left:.3rem solid #a3001b;background:#fff4f4;padding:.5rem .75rem;margin:0 0 1rem}',
+  '.card ul{margin:.25rem 0 .5rem;padding-left:1.25rem}',
+  '.card h3{font-size:1rem;margin:.75rem 0 .25rem}.card h3:first-child{margin-top:0}',
+  '[hidden]{display:none!important}',
   'footer{max-width:34rem;margin:0 auto;padding:0 1rem 2rem;font-size:.9rem;color:#4a4a4a}',
   'a{color:#0b4f8a}',
 ].join('');
@@ -48,12 +58,14 @@ const CSS = [
 const STYLE_HASH = createHash('sha256').update(CSS, 'utf8').digest('base64');
 
 /** Security headers on every action page (success or failure). */
-export function pageHeaders(locale: Locale): Record<string, string> {
+export function pageHeaders(locale: Locale, opts: { script?: boolean } = {}): Record<string, string> {
+  // The step-up pages may run our own script (same origin, never inline) and call our own API.
+  const script = opts.script ? "; script-src 'self'; connect-src 'self'" : '';
   return {
     'content-type': 'text/html; charset=utf-8',
     'content-language': locale,
     // Nothing may load; only our one stylesheet (by hash) applies, and forms post only to us.
-    'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'${script}`,
     'cache-control': 'no-store',
     pragma: 'no-cache',
     'referrer-policy': 'no-referrer',
@@ -68,7 +80,7 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function layout(locale: Locale, title: string, content: string): string {
+export function layout(locale: Locale, title: string, content: string, scriptSrc?: string): string {
   const m = messages[locale];
   const other: Locale = locale === 'ja' ? 'en' : 'ja';
   return `<!doctype html>
@@ -79,7 +91,7 @@ function layout(locale: Locale, title: string, content: string): string {
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)} | ${escapeHtml(m.bank)}</title>
-<style>${CSS}</style>
+<style>${CSS}</style>${scriptSrc ? `\n<script src="${escapeHtml(scriptSrc)}" defer></script>` : ''}
 </head>
 <body>
 <header><p>${escapeHtml(m.bank)}</p><nav aria-label="${escapeHtml(m.languageNav)}"><a href="?lang=${other}" lang="${other}" hreflang="${other}">${escapeHtml(m.switchTo)}</a></nav></header>
@@ -139,17 +151,26 @@ function stateLines(m: Messages, locale: Locale, account: AccountRecord | undefi
   return lines;
 }
 
-function statusBlock(lines: string[], tone: 'ok' | 'warn' | 'info' = 'info'): string {
+export function statusBlock(lines: string[], tone: 'ok' | 'warn' | 'info' = 'info'): string {
   if (lines.length === 0) return '';
   const cls = tone === 'info' ? 'status' : `status ${tone}`;
   return `<div class="card ${cls}" role="status">${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('')}</div>`;
 }
 
 /** One form per action: the button is its label; the hidden fields identify the action and the page. */
-function actionForm(m: Messages, locale: Locale, token: string, a: { action: TokenAction; key: string; link?: LinkRecord }, check: string, index = 0): string {
+export function actionForm(m: Messages, locale: Locale, token: string, a: { action: TokenAction; key: string; link?: LinkRecord; app?: AppHold }, check: string, index = 0): string {
   const kind = a.action.kind;
-  const label = kind === 'FREEZE_ACCOUNT' ? m.buttons.FREEZE_ACCOUNT : kind === 'REVOKE_LINK' ? m.buttons.REVOKE_LINK(providerOf(a.link, '?')) : m.buttons.CONFIRM_LINK;
-  const cls = kind === 'FREEZE_ACCOUNT' ? 'freeze' : kind === 'REVOKE_LINK' ? 'revoke' : 'confirm';
+  const label =
+    kind === 'FREEZE_ACCOUNT'
+      ? m.buttons.FREEZE_ACCOUNT
+      : kind === 'REVOKE_LINK'
+        ? m.buttons.REVOKE_LINK(providerOf(a.link, '?'))
+        : kind === 'DEACTIVATE_APP'
+          ? m.buttons.DEACTIVATE_APP(a.app?.appName ?? '?')
+          : kind === 'CONFIRM_APP'
+            ? m.buttons.CONFIRM_APP
+            : m.buttons.CONFIRM_LINK;
+  const cls = kind === 'FREEZE_ACCOUNT' ? 'freeze' : kind === 'REVOKE_LINK' || kind === 'DEACTIVATE_APP' ? 'revoke' : 'confirm';
   const id = `explain-${index}`;
   return `<form method="post" action="${escapeHtml(token)}?lang=${locale}">
 <input type="hidden" name="action" value="${escapeHtml(a.key)}">
@@ -191,9 +212,13 @@ export interface DonePageInput {
   token: string;
   action: TokenAction;
   link?: LinkRecord | undefined;
+  /** For the app actions: the activation's hold. */
+  app?: AppHold | undefined;
   account: AccountRecord | undefined;
   /** After "not me": the freeze, when the alert offered it and it is still possible. */
   offerFreeze?: { key: string; check: string } | undefined;
+  /** After "it was me" with a code: this browser may register a passkey (script-only button). */
+  offerPasskey?: { key: string; check: string; secret: string } | undefined;
 }
 
 /** After a POST that did (or had already done) the action. */
@@ -201,9 +226,19 @@ export function renderDonePage(p: DonePageInput): HtmlResponse {
   const m = messages[p.locale];
   const provider = providerOf(p.link, '?');
   const kind = p.action.kind;
-  const title = kind === 'FREEZE_ACCOUNT' ? m.done.FREEZE_ACCOUNT : kind === 'REVOKE_LINK' ? m.done.REVOKE_LINK(provider) : m.done.CONFIRM_LINK(provider);
+  const appName = p.app?.appName ?? '?';
+  const title =
+    kind === 'FREEZE_ACCOUNT'
+      ? m.done.FREEZE_ACCOUNT
+      : kind === 'REVOKE_LINK'
+        ? m.done.REVOKE_LINK(provider)
+        : kind === 'DEACTIVATE_APP'
+          ? m.done.DEACTIVATE_APP(appName)
+          : kind === 'CONFIRM_APP'
+            ? m.done.CONFIRM_APP(appName)
+            : m.done.CONFIRM_LINK(provider);
   const parts = [`<h1>${escapeHtml(title)}</h1>`];
-  if (kind === 'FREEZE_ACCOUNT') parts.push(statusBlock([m.afterFreeze], 'ok'));
+  if (kind === 'FREEZE_ACCOUNT') parts.push(statusBlock([m.afterFreeze], 'ok'), frozenExplained(p.locale));
   else if (p.account?.state === 'FROZEN') parts.push(statusBlock([m.state.frozen], 'ok'));
   if (p.offerFreeze) {
     parts.push(
@@ -216,7 +251,46 @@ export function renderDonePage(p: DonePageInput): HtmlResponse {
       )}</section>`,
     );
   }
-  return { statusCode: 200, headers: pageHeaders(p.locale), body: layout(p.locale, title, parts.join('\n')) };
+  if (p.offerPasskey) parts.push(passkeyBox(p.locale, p.token, 'register', p.offerPasskey));
+  const script = p.offerPasskey ? `${p.token}/passkey.js` : undefined;
+  return { statusCode: 200, headers: pageHeaders(p.locale, { script: Boolean(script) }), body: layout(p.locale, title, parts.join('\n'), script) };
+}
+
+/** After a freeze: what stops, what still works, and how it is undone (only by the bank). */
+export function frozenExplained(locale: Locale): string {
+  const f = stepUpMessages[locale].frozen;
+  const list = (items: string[]) => `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`;
+  return `<section class="card" aria-label="${escapeHtml(f.undoHeading)}" id="after-freeze"><h3>${escapeHtml(f.stopsHeading)}</h3>${list(f.stops)}<h3>${escapeHtml(
+    f.worksHeading,
+  )}</h3>${list(f.works)}<h3>${escapeHtml(f.undoHeading)}</h3><p>${escapeHtml(f.undo)}</p></section>`;
+}
+
+/**
+ * The passkey section: hidden until the script (same origin) finds WebAuthn and shows it; its
+ * texts and the form's fields ride on data attributes, so the script has no language of its own.
+ */
+export function passkeyBox(locale: Locale, token: string, mode: 'auth' | 'register', f: { key: string; check: string; secret?: string }): string {
+  const s = stepUpMessages[locale];
+  const texts =
+    mode === 'auth'
+      ? { heading: s.passkeyHeading, intro: s.passkeyIntro, button: s.passkeyButton, working: s.passkeyWorking, done: s.passkeyDone, failed: s.passkeyFailed }
+      : { heading: s.register.heading, intro: s.register.body, button: s.register.button, working: s.register.working, done: s.register.done, failed: s.register.failed };
+  const data = {
+    mode,
+    base: token,
+    action: f.key,
+    check: f.check,
+    ...(f.secret ? { secret: f.secret } : {}),
+    'msg-working': texts.working,
+    'msg-done': texts.done,
+    'msg-failed': texts.failed,
+  };
+  const attrs = Object.entries(data)
+    .map(([k, v]) => `data-${k}="${escapeHtml(v)}"`)
+    .join(' ');
+  return `<section class="card" id="passkey" hidden ${attrs} aria-labelledby="passkey-h"><h2 id="passkey-h">${escapeHtml(texts.heading)}</h2><p>${escapeHtml(
+    texts.intro,
+  )}</p><button type="button" class="revoke" id="passkey-button">${escapeHtml(texts.button)}</button><p id="passkey-status" role="status" aria-live="polite"></p></section>`;
 }
 
 const PROBLEM_STATUS: Record<PageProblem, number> = {

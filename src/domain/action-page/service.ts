@@ -9,7 +9,8 @@
 import type { Locale } from '../../../events/core.ts';
 import type { AccountRecord, LinkRecord, TokenRecord } from '../../store/types.ts';
 import { actionKey, isWellFormedToken, type TokenAction } from '../tokens.ts';
-import { formCheck, isRepeatOfRecentUse, offeredActions, pickLocale, readActionForm, whatHappened } from './flow.ts';
+import { formCheck, isReleasing, isRepeatOfRecentUse, offeredActions, pickLocale, readActionForm, whatHappened } from './flow.ts';
+import { handleReleasingPost, type StepUpPorts } from './stepup-flow.ts';
 import type { PageProblem } from './messages.ts';
 import { renderActionPage, renderDonePage, renderProblemPage, type HtmlResponse } from './render.ts';
 
@@ -28,7 +29,9 @@ export interface ActionPagePorts {
   findToken(token: string, peppers: readonly string[]): Promise<TokenRecord | undefined>;
   /** `withAlert`: also the alert record (only the GET page summarises what happened). */
   loadSubject(record: TokenRecord, opts?: { withAlert: boolean }): Promise<Subject>;
+  /** Protective actions only (freeze, revoke): releasing ones go through `stepUp`. */
   act(action: TokenAction, record: TokenRecord, token: { tokenHash: string; actionKey: string }): Promise<ActOutcome>;
+  stepUp: StepUpPorts;
 }
 
 export interface ActionPageRequest {
@@ -55,7 +58,7 @@ export interface ActionPageResult {
   log: ActionPageOutcome;
 }
 
-const linkIdsOf = (r: TokenRecord) => r.actions.flatMap((a) => (a.kind === 'FREEZE_ACCOUNT' ? [] : [a.linkId]));
+const linkIdsOf = (r: TokenRecord) => r.actions.flatMap((a) => (a.kind === 'REVOKE_LINK' || a.kind === 'CONFIRM_LINK' ? [a.linkId] : []));
 export { linkIdsOf };
 
 export async function handleActionPage(req: ActionPageRequest, ports: ActionPagePorts): Promise<ActionPageResult> {
@@ -104,10 +107,12 @@ export async function handleActionPage(req: ActionPageRequest, ports: ActionPage
   const key = form.key;
   if (!record.actions.some((a) => actionKey(a) === key)) return problem('NOT_OFFERED', { backToPage: true }, { action: key });
 
-  const link = form.action.kind === 'FREEZE_ACCOUNT' ? undefined : subject.links.find((l) => l.linkId === (form.action as { linkId: string }).linkId);
+  const named = form.action;
+  const link = named.kind === 'REVOKE_LINK' || named.kind === 'CONFIRM_LINK' ? subject.links.find((l) => l.linkId === named.linkId) : undefined;
+  const app = named.kind === 'DEACTIVATE_APP' || named.kind === 'CONFIRM_APP' ? subject.account?.apps?.[named.activationId] : undefined;
   const done = (outcome: string, account: AccountRecord | undefined, extra: Partial<ActionPageOutcome> = {}): ActionPageResult => {
     const freezeStillPossible =
-      form.action.kind === 'REVOKE_LINK' &&
+      (form.action.kind === 'REVOKE_LINK' || form.action.kind === 'DEACTIVATE_APP') &&
       account?.state !== 'FROZEN' &&
       record.actions.some((a) => a.kind === 'FREEZE_ACCOUNT') &&
       !record.used?.FREEZE_ACCOUNT;
@@ -117,6 +122,7 @@ export async function handleActionPage(req: ActionPageRequest, ports: ActionPage
         token: req.token,
         action: form.action,
         link,
+        app,
         account,
         offerFreeze: freezeStillPossible ? { key: 'FREEZE_ACCOUNT', check: checkFor('FREEZE_ACCOUNT') } : undefined,
       }),
@@ -131,33 +137,58 @@ export async function handleActionPage(req: ActionPageRequest, ports: ActionPage
     return problem('ALREADY_USED', { account: subject.account, links: subject.links }, { action: key });
   }
 
-  const outcome = await ports.act(form.action, record, { tokenHash: record.tokenHash, actionKey: key });
   const after = (account: AccountRecord | undefined): AccountRecord | undefined =>
     account && form.action.kind === 'FREEZE_ACCOUNT' ? { ...account, state: 'FROZEN' } : account;
+
+  const refused = async (refusal: string): Promise<ActionPageResult> => {
+    switch (refusal) {
+      case 'TOKEN_ALREADY_USED':
+        // A concurrent POST of the same action won the race: one change, both see success.
+        return done('LOST_RACE', after(subject.account), { changed: false });
+      case 'ACTION_NOT_AVAILABLE':
+      case 'ACCOUNT_FROZEN':
+      case 'LINK_REVOKED': {
+        const now = await ports.loadSubject(record, { withAlert: false });
+        return problem('NOT_AVAILABLE', { account: now.account, links: now.links, backToPage: true }, { action: key, outcome: refusal });
+      }
+      case 'TOKEN_UNUSABLE':
+        return problem('EXPIRED', {}, { action: key });
+      case 'UNKNOWN_ACCOUNT':
+      case 'UNKNOWN_LINK':
+        return problem('NOT_FOUND', {}, { action: key, outcome: refusal });
+      case 'CONFLICT':
+        return problem('TRY_AGAIN', {}, { action: key });
+      default:
+        return problem('ERROR', {}, { action: key, outcome: refusal });
+    }
+  };
+
+  // "It was me" is never one tap: its form leads through the step-up (code or passkey).
+  if (isReleasing(form.action)) {
+    const offered = offeredActions(record, subject.account, subject.links).find((o) => o.key === key);
+    if (!offered?.available) {
+      return problem('NOT_AVAILABLE', { account: subject.account, links: subject.links, backToPage: true }, { action: key, outcome: `NOT_AVAILABLE_${offered?.why ?? 'MISSING'}` });
+    }
+    const r = await handleReleasingPost(
+      { locale, token: req.token, record, action: form.action, key, step: form.step, code: form.code, account: subject.account, links: subject.links, link, checkFor, now: req.now },
+      ports.stepUp,
+    );
+    if (r.kind === 'PAGE') {
+      return {
+        response: r.response,
+        log: { outcome: r.outcome, ...ids, action: key, ...(r.changed !== undefined ? { changed: r.changed } : {}), ...(r.eventPublished !== undefined ? { eventPublished: r.eventPublished } : {}) },
+      };
+    }
+    return refused(r.refusal);
+  }
+
+  const outcome = await ports.act(form.action, record, { tokenHash: record.tokenHash, actionKey: key });
   if (outcome.ok) {
     return done(outcome.changed ? 'CHANGED' : 'UNCHANGED', after(subject.account), {
       changed: outcome.changed,
       ...(outcome.eventPublished !== undefined ? { eventPublished: outcome.eventPublished } : {}),
     });
   }
-  switch (outcome.refusal) {
-    case 'TOKEN_ALREADY_USED':
-      // A concurrent POST of the same action won the race: one change, both see success.
-      return done('LOST_RACE', after(subject.account), { changed: false });
-    case 'ACTION_NOT_AVAILABLE':
-    case 'ACCOUNT_FROZEN':
-    case 'LINK_REVOKED': {
-      const now = await ports.loadSubject(record, { withAlert: false });
-      return problem('NOT_AVAILABLE', { account: now.account, links: now.links, backToPage: true }, { action: key, outcome: outcome.refusal });
-    }
-    case 'TOKEN_UNUSABLE':
-      return problem('EXPIRED', {}, { action: key });
-    case 'UNKNOWN_ACCOUNT':
-    case 'UNKNOWN_LINK':
-      return problem('NOT_FOUND', {}, { action: key, outcome: outcome.refusal });
-    case 'CONFLICT':
-      return problem('TRY_AGAIN', {}, { action: key });
-    default:
-      return problem('ERROR', {}, { action: key, outcome: outcome.refusal });
-  }
+  return refused(outcome.refusal);
 }
+
