@@ -3,9 +3,12 @@
  * the customer, decide, issue the token, render, send each message exactly once (send ledger),
  * publish AlertSent, record the alert.
  *
- * Order per message: claim (ledger) -> provider -> ledger SENT -> AlertSent -> alert record.
+ * Order per message: claim (ledger) -> provider -> ledger SENT and AlertSent together -> alert
+ * record. Neither of the middle two needs the other: a crash after AlertSent but before SENT is
+ * the same case as a crash right after the provider accepted (the claim goes stale, the provider's
+ * own Send event confirms it or it is sent again), and AlertSent is at-least-once anyway.
  * Publishing before the record means a crash in between re-publishes on retry rather than never
- * publishing: AlertSent is at-least-once, consumers dedupe on (alertId, channel, messageId).
+ * publishing: consumers dedupe on (alertId, channel, messageId); the console counts it once.
  * Token: issued once per attempt that actually sends something; a retry that sends the
  * remaining channel issues another token for the same alert and actions (the first one's clear
  * value exists nowhere but in the message already sent). Both are valid; each action works once
@@ -219,7 +222,7 @@ async function deliver(plan: AlertPlan, customer: CustomerView, now: Date): Prom
     }
   }
 
-  const results = await Promise.all(
+  const settled = await Promise.allSettled(
     targets.map(async (t, i): Promise<DeliveryResult> => {
       const claim = claims[i]!;
       const base = { channel: t.channel, recipientRef: t.ref };
@@ -236,7 +239,21 @@ async function deliver(plan: AlertPlan, customer: CustomerView, now: Date): Prom
     }),
   );
 
-  await publishAlertSent(plan, results);
+  const markSent = (results: (DeliveryResult | undefined)[]) =>
+    results.map((r, i) => {
+      const claim = claims[i]!;
+      return r?.result === 'SENT' && claim.kind === 'CLAIMED' ? recordSent(plan, targets[i]!, claim.attemptId, r) : undefined;
+    });
+  const failed = settled.find((x) => x.status === 'rejected');
+  if (failed) {
+    // One message's step threw: what did go out is still marked SENT, then the attempt fails.
+    await Promise.all(markSent(settled.map((x) => (x.status === 'fulfilled' ? x.value : undefined))));
+    throw failed.reason;
+  }
+  const results = settled.map((x) => (x as PromiseFulfilledResult<DeliveryResult>).value);
+  // The ledger's SENT and AlertSent do not depend on each other: both go at once. The alert
+  // record waits for both: a retry reads it to decide whether AlertSent must still go out.
+  await Promise.all([...markSent(results), publishAlertSent(plan, results)]);
   await hooks.beforeAlertRecord?.({ alertId: plan.alertId });
   await recordAlert(alertRecord(plan, targets, results, now));
   return results;
@@ -258,14 +275,17 @@ async function sendOne(plan: AlertPlan, t: Recipient & { ref: string }, attemptI
     return { ...base, result: kind === 'PERMANENT' ? 'FAILED' : kind, error };
   }
   await hooks.afterProviderAccepted?.({ alertId: plan.alertId, channel: t.channel, recipientRef: t.ref, messageId });
-  const sentAt = new Date().toISOString();
+  return { ...base, result: 'SENT', messageId, sentAt: new Date().toISOString() };
+}
+
+/** The ledger says SENT, right after the provider accepted (the caller publishes AlertSent meanwhile). */
+async function recordSent(plan: AlertPlan, t: Recipient & { ref: string }, attemptId: string, r: DeliveryResult): Promise<void> {
   try {
-    await markSendSent(plan.alertId, t.channel, t.ref, attemptId, messageId, new Date(sentAt));
+    await markSendSent(plan.alertId, t.channel, t.ref, attemptId, r.messageId!, new Date(r.sentAt!));
   } catch (e) {
     // The message went out; a stale takeover raced us. Say so, but record what happened.
     if (!(e instanceof LedgerConflictError)) throw e;
   }
-  return { ...base, result: 'SENT', messageId, sentAt };
 }
 
 /**
