@@ -181,9 +181,15 @@ describe('alerting on a new link (the 2020 case)', () => {
     expect(sms!.attributes['AWS.SNS.SMS.SMSType']).toBe('Transactional');
     const token = sms!.message.match(/https:\/\/alerts\.example-bank\.jp\/a\/([A-Za-z0-9_-]{22})/)?.[1];
     expect(token).toBeDefined();
-    expect(mail!.html).toContain(`${BASE}${token}`);
+    // One token per channel: the action page knows which message it was opened from, and sends
+    // the "it was me" code to the other channel (src/stepup).
+    const emailToken = mail!.html!.match(/https:\/\/alerts\.example-bank\.jp\/a\/([A-Za-z0-9_-]{22})/)?.[1];
+    expect(emailToken).toBeDefined();
+    expect(emailToken).not.toBe(token);
+    expect(await findToken(emailToken!, [TEST_PEPPER])).toMatchObject({ alertId, channel: 'EMAIL' });
     const grant = await findToken(token!, [TEST_PEPPER]);
     expect(grant).toMatchObject({
+      channel: 'SMS',
       accountId: c.accountId,
       customerId: c.customerId,
       alertId,

@@ -202,19 +202,29 @@ async function deliver(plan: AlertPlan, customer: CustomerView, now: Date): Prom
   if (claims.some((c) => c.kind === 'CLAIMED')) {
     try {
       const { current } = await tokenPeppers();
-      const { token } = await issueToken(
-        { accountId: plan.tokenAccountId, customerId: customer.customerId, alertId: plan.alertId, actions: plan.actions },
-        { pepper: current, ttlDays: cfg.TOKEN_TTL_DAYS, now },
-      );
-      rendered = renderAlertMessages(plan.content, {
+      // One token per channel sending now: the action page then knows which message it was opened
+      // from and sends the "it was me" code to the other channel (src/stepup/codes.ts).
+      const channels = [...new Set(targets.filter((_, i) => claims[i]!.kind === 'CLAIMED').map((t) => t.channel))];
+      const urls: Partial<Record<AlertChannel, string>> = {};
+      for (const channel of channels) {
+        const { token } = await issueToken(
+          { accountId: plan.tokenAccountId, customerId: customer.customerId, alertId: plan.alertId, actions: plan.actions, channel },
+          { pepper: current, ttlDays: cfg.TOKEN_TTL_DAYS, now },
+        );
+        urls[channel] = cfg.ACTION_BASE_URL + token;
+      }
+      const renderWith = (actionUrl: string) => renderAlertMessages(plan.content, {
         locale: plan.locale,
-        actionUrl: cfg.ACTION_BASE_URL + token,
+        actionUrl,
         ttlDays: cfg.TOKEN_TTL_DAYS,
         ...(plan.displayName ? { displayName: plan.displayName } : {}),
         canRevokeLink: plan.actions.some((a) => a.kind === 'REVOKE_LINK'),
         canConfirmLink: plan.actions.some((a) => a.kind === 'CONFIRM_LINK'),
         sms: { links: cfg.SMS_LINKS, bankContact: cfg.SMS_BANK_CONTACT },
       });
+      const byEmail = urls.EMAIL ? renderWith(urls.EMAIL) : undefined;
+      const bySms = urls.SMS ? renderWith(urls.SMS) : undefined;
+      rendered = { email: (byEmail ?? bySms)!.email, sms: (bySms ?? byEmail)!.sms };
     } catch (e) {
       // Nothing was sent: give the claims back so the retry can take them at once.
       await Promise.all(claims.map((c, i) => (c.kind === 'CLAIMED' ? releaseSend(plan.alertId, targets[i]!.channel, targets[i]!.ref, c.attemptId) : undefined)));

@@ -35,7 +35,8 @@ export async function sendFallback(alert: AlertRecord, channel: AlertChannel, cu
   let messageId: string;
   try {
     const { token } = await issueToken(
-      { accountId: alert.tokenAccountId, customerId: alert.customerId, alertId: alert.alertId, actions: alert.actions },
+      // The token knows its channel: "it was me" from this message sends its code to the other one.
+      { accountId: alert.tokenAccountId, customerId: alert.customerId, alertId: alert.alertId, actions: alert.actions, channel },
       { pepper: (await tokenPeppers()).current, ttlDays: cfg.TOKEN_TTL_DAYS, now },
     );
     const rendered = renderAlertMessages(alert.content, {
