@@ -241,11 +241,12 @@ export function routeSmsStatusEvents(
   source: { onSmsStatusEvent(listener: (e: SmsStatusEvent) => Promise<void> | void): void },
   run: (name: 'delivery', event: unknown) => Promise<unknown>,
   opts: { retryDelaysMs?: readonly number[]; log?: (line: string) => void } = {},
-): { settled(): Promise<void>; delivered(): number; dropped(): number } {
+): { settled(): Promise<void>; delivered(): number; retries(): number; dropped(): number } {
   const retryDelays = opts.retryDelaysMs ?? [500, 1500];
   let inFlight = 0;
   let delivered = 0;
   let dropped = 0;
+  let retries = 0;
   let waiters: (() => void)[] = [];
   const done = () => {
     inFlight--;
@@ -269,6 +270,7 @@ export function routeSmsStatusEvents(
             opts.log?.(`SMS status event ${e.eventType} for ${e.messageId} dropped after ${attempt + 1} attempts: ${err instanceof Error ? err.name : 'error'}`);
             return;
           }
+          retries++;
           await new Promise((r) => setTimeout(r, retryDelays[attempt]));
         }
       }
@@ -279,6 +281,7 @@ export function routeSmsStatusEvents(
   return {
     settled: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
     delivered: () => delivered,
+    retries: () => retries,
     dropped: () => dropped,
   };
 }

@@ -2,12 +2,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { startLocalPeers, type LocalPeers } from '../local/peers.ts';
-import { invoke, sesEvent, simulateSesOutcome, simulateSmsOutcome, smsEvent, snsEvent, TOPICS } from '../local/reply-simulator.ts';
+import { invoke, routeSmsStatusEvents, sesEvent, simulateSesOutcome, simulateSmsOutcome, smsEvent, snsEvent, TOPICS } from '../local/reply-simulator.ts';
+import { sendSms } from '../src/adapters/sms.ts';
+import { resetRuntimeConfig } from '../src/config.ts';
 import { setupTestEnv } from './support/env.ts';
 import { newCustomer, putSentAlert, type Fixture } from './support/reply-fixtures.ts';
 import { findAlert } from '../src/store/alerts.ts';
 import { getCustomer } from '../src/store/customers.ts';
-import { getSend, recipientRef } from '../src/store/send-ledger.ts';
+import { claimSend, getSend, recipientRef } from '../src/store/send-ledger.ts';
 import { findMessage } from '../src/delivery/store.ts';
 import type { ProviderEventResult } from '../src/delivery/service.ts';
 
@@ -199,5 +201,100 @@ describe('delivery events', () => {
     expect(await statuses(f, alertId)).toEqual(['SMS:DELIVERED']);
     // A reply acknowledgement's events: parked, never retried, never an error.
     expect(first(await invoke('delivery', smsEvent('TEXT_DELIVERED', { messageId: 'ack-message', to: '+819000000000' })))).toEqual({ kind: 'IGNORED', reason: 'PARKED' });
+  });
+});
+
+/**
+ * The status events End User Messaging publishes for a message sent with a configuration set
+ * (here produced by the local outbox, not built by hand), routed like the stack's SNS event
+ * destination into the delivery function.
+ */
+describe('SMS status events from End User Messaging (the outbox) through the delivery function', () => {
+  let route: ReturnType<typeof routeSmsStatusEvents>;
+  const eventsOf = (messageId: string) => peers.smsStatusEvents().filter((e) => e.messageId === messageId);
+  /** Waits until the outbox produced `n` events for the message and the delivery function has taken them all. */
+  async function settle(messageId: string, n: number): Promise<void> {
+    const end = Date.now() + 10_000;
+    while (eventsOf(messageId).length < n) {
+      if (Date.now() > end) throw new Error(`only ${eventsOf(messageId).length} of ${n} status events`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await route.settled();
+  }
+
+  beforeAll(() => {
+    process.env.SMS_CONFIGURATION_SET = 'alerting-sms';
+    resetRuntimeConfig();
+    route = routeSmsStatusEvents(peers, (name, event) => invoke(name, event), { retryDelaysMs: [300, 1500] });
+  });
+  afterAll(() => {
+    delete process.env.SMS_CONFIGURATION_SET;
+    resetRuntimeConfig();
+  });
+
+  it('matched by Context alertId: SUCCESSFUL then DELIVERED lands on the alert record', async () => {
+    const f = await newCustomer();
+    const { alertId } = await putSentAlert(f, { channels: ['SMS'], index: false });
+    const { messageId } = await sendSms({ to: f.phone, message: 'alert', context: { alertId } });
+    await settle(messageId, 2);
+    expect(eventsOf(messageId).map((e) => e.eventType)).toEqual(['TEXT_SUCCESSFUL', 'TEXT_DELIVERED']);
+    expect(await statuses(f, alertId)).toEqual(['SMS:DELIVERED']);
+    expect(published('AlertUndelivered', alertId)).toHaveLength(0);
+  });
+
+  it('matched by message id: events that came before AlertSent are parked, then applied when it is indexed', async () => {
+    const f = await newCustomer();
+    const { alertId, record } = await putSentAlert(f, { channels: ['SMS'], index: false });
+    const { messageId } = await sendSms({ to: f.phone, message: 'no context' });
+    await settle(messageId, 2);
+    expect(await statuses(f, alertId)).toEqual(['SMS:SENT']);
+    const batch = await invoke('delivery', alertSentBatch([{ alertId, sourceEventId: record.sourceEventId, sourceEventType: 'LinkCreated', accountId: f.accountId, customerId: f.customerId, channel: 'SMS', messageId, sentAt: record.sentAt }]));
+    expect(batch).toEqual({ batchItemFailures: [] });
+    expect(await statuses(f, alertId)).toEqual(['SMS:DELIVERED']);
+  });
+
+  it('a blocked SMS falls back to email (existing rules), once, and tells operations', async () => {
+    const f = await newCustomer({ locale: 'en' });
+    const { alertId } = await putSentAlert(f, { channels: ['SMS'], index: false });
+    peers.injectSmsOutcome(f.phone, ['TEXT_BLOCKED']);
+    const { messageId } = await sendSms({ to: f.phone, message: 'alert', context: { alertId } });
+    await settle(messageId, 1);
+    expect(await statuses(f, alertId)).toEqual(['EMAIL:SENT', 'SMS:BLOCKED']);
+    const mail = (await peers.emails()).filter((m) => m.to.includes(f.email));
+    expect(mail).toHaveLength(1);
+    expect(mail[0]!.tags).toMatchObject({ alertId, channel: 'EMAIL' });
+    expect(published('ContactNeedsFixing', f.customerId)).toEqual([expect.objectContaining({ detail: expect.objectContaining({ channel: 'SMS', reason: 'SMS_BLOCKED' }) })]);
+  });
+
+  it('a final failure with nothing to fall back to is reported undelivered at once, once', async () => {
+    const f = await newCustomer({ email: false });
+    const { alertId } = await putSentAlert(f, { channels: ['SMS'], index: false });
+    peers.injectSmsOutcome(f.phone, ['TEXT_CARRIER_UNREACHABLE', 'TEXT_TTL_EXPIRED']);
+    const { messageId } = await sendSms({ to: f.phone, message: 'alert', context: { alertId } });
+    await settle(messageId, 2);
+    expect(eventsOf(messageId).map((e) => [e.eventType, e.isFinal])).toEqual([
+      ['TEXT_CARRIER_UNREACHABLE', false],
+      ['TEXT_TTL_EXPIRED', true],
+    ]);
+    expect(await statuses(f, alertId)).toEqual(['SMS:FAILED']);
+    expect(published('AlertUndelivered', alertId)).toHaveLength(1);
+  });
+
+  it('an event whose alert record is not written yet is retried (as Lambda retries the SNS invoke) and then applied', async () => {
+    const f = await newCustomer();
+    const alertId = `al-${randomUUID()}`;
+    // As the alert function does: claim (the ledger names the owner), send, and only later write the record.
+    await claimSend(alertId, 'SMS', recipientRef('SMS', f.phone), owner(f), { staleSeconds: 120 });
+    const before = route.retries();
+    const { messageId } = await sendSms({ to: f.phone, message: 'early', context: { alertId } });
+    const end = Date.now() + 10_000;
+    while (route.retries() === before) {
+      if (Date.now() > end) throw new Error('the delivery function never refused the early event');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await putSentAlert(f, { alertId, channels: ['SMS'], index: false });
+    await settle(messageId, 2);
+    expect(await statuses(f, alertId)).toEqual(['SMS:DELIVERED']);
+    expect(route.dropped()).toBe(0);
   });
 });
