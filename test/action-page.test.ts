@@ -204,6 +204,11 @@ describe('POST /a/{token}', () => {
     expect(res.statusCode).toBe(200);
     expectCleanPage(res, 'ja');
     expect(res.body).toContain('口座を凍結しました');
+    // What the freeze stops, what still works, and how it is undone (only the bank, the fraud line).
+    const explained = /<section[^>]*id="after-freeze"[^]*?<\/section>/.exec(res.body)?.[0] ?? '';
+    for (const words of ['止まるもの', '出金', '電子決済サービス', 'お振込み', '引き続きできること', 'お金の受け取り', '凍結の解除', '本人の確認', '0120-000-110']) expect(explained).toContain(words);
+    const en = await post(s.token, formBody(formFields(page.body, 'FREEZE_ACCOUNT')!), { lang: 'en' });
+    for (const words of ['What stops', 'Withdrawals', 'e-payment', 'Transfers out', 'What still works', 'Money coming in', 'How it is undone', 'checking your identity', '0120-000-110']) expect(en.body).toContain(words);
     expect((await getAccount(s.accountId))?.state).toBe('FROZEN');
     expect((await readToken(s.record.tokenHash))?.used.FREEZE_ACCOUNT).toBeDefined();
     const audit = await listAudit(s.accountId);
@@ -270,17 +275,22 @@ describe('POST /a/{token}', () => {
     expect((await getAccount(s.accountId))?.state).toBe('FROZEN');
   });
 
-  it('confirms the link ("it was me"): PENDING -> ACTIVE, audited, LinkConfirmed', async () => {
+  it('"it was me" is never one tap: its button leads to the step-up (code to the other channel) and changes nothing', async () => {
     const s = await seedAlertScenario();
     const page = await get(s.token);
+    const before = await snapshot(s.accountId, [s.record.tokenHash]);
     const res = await post(s.token, formBody(formFields(page.body, `CONFIRM_LINK:${s.linkId}`)!));
     expect(res.statusCode).toBe(200);
-    expect(res.body).toContain('連携を有効にしました');
-    expect((await getLink(s.accountId, s.linkId))?.state).toBe('ACTIVE');
-    expect((await listAudit(s.accountId)).map((a) => [a.action, a.oldState, a.newState])).toEqual([['confirmLink', 'PENDING', 'ACTIVE']]);
-    expect(eventsFor(s.accountId).map((e) => e.detailType)).toEqual(['LinkConfirmed']);
-    // Protective actions stay available after "it was me".
-    expect(formFields((await get(s.token)).body, 'FREEZE_ACCOUNT')).toBeDefined();
+    expectCleanPage(res, 'ja');
+    expect(res.body).toContain('ご本人の確認');
+    expect(res.body).toMatch(/name="step" value="send"/);
+    expect(res.body).not.toContain('連携を有効にしました');
+    expect(await snapshot(s.accountId, [s.record.tokenHash])).toBe(before);
+    expect((await getLink(s.accountId, s.linkId))?.state).toBe('PENDING');
+    expect(eventsFor(s.accountId)).toEqual([]);
+    // Freeze and revoke stay one tap on the step-up page. The code itself: test/stepup-codes.test.ts.
+    expect(formFields(res.body, 'FREEZE_ACCOUNT')).toBeDefined();
+    expect(formFields(res.body, `REVOKE_LINK:${s.linkId}`)).toBeDefined();
   });
 
   it('two concurrent POSTs of the same action: one change, one audit entry, one event, both see the success page', async () => {
