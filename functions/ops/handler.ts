@@ -13,6 +13,9 @@ import { opsProblem, opsRequestFromEvent, routeOps, type OpsModule } from '../..
 import { handleUnfreezeRequest } from '../../src/ops/unfreeze.ts';
 import { handleConsoleRequest } from '../../src/ops/console.ts';
 import { handleCampaignRequest } from '../../src/ops/campaigns.ts';
+import { handleProviderRequest } from '../../src/fraud/providers/ops.ts';
+import { handleIncidentRequest } from '../../src/fraud/detection/ops.ts';
+import { handleCaseRequest } from '../../src/fraud/cases/ops.ts';
 
 const logger = new Logger({ serviceName: 'ops' });
 const metrics = new Metrics({ serviceName: 'ops' });
@@ -22,6 +25,9 @@ const modules: OpsModule[] = [
   handleUnfreezeRequest,
   handleConsoleRequest,
   handleCampaignRequest,
+  handleProviderRequest,
+  handleIncidentRequest,
+  handleCaseRequest,
 ];
 
 async function ops(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIGatewayProxyStructuredResultV2> {

@@ -1,0 +1,251 @@
+/**
+ * The bulk provider jobs, in pages of the provider's partition of the Audience index (links
+ * PENDING or ACTIVE). A job holds a lease on its request while it runs, saves its cursor after
+ * every page, and reruns a page after a crash: each link changes at most once (extending a hold
+ * is conditioned on the link's state and version; revoking a revoked link changes nothing), so
+ * rerunning is safe. The approval request runs it while it has time; the minute's sweep
+ * (functions/fraud, schedule FraudJobsSweep) continues what is left.
+ *
+ * REVOKE_UNCONFIRMED creates its campaign (template provider-links-revoked, a list audience)
+ * before the first revocation, adds each page's accounts to the list, and starts it when the
+ * last page is done: each account is told once (the campaign ledger), paced, and operations can
+ * pause or cancel it from the Campaigns page.
+ */
+import { randomUUID } from 'node:crypto';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { auditPut } from '../../store/audit.ts';
+import { db, isConditionFailure, tableName } from '../../store/db.ts';
+import { getLink } from '../../store/links.ts';
+import { revokeLink } from '../../store/actions.ts';
+import { key } from '../../store/table.ts';
+import { campaignConfig } from '../../campaign/config.ts';
+import { createCampaign, loadList, startCampaign } from '../../campaign/service.ts';
+import { CampaignError } from '../../campaign/types.ts';
+import { outboxed, providerAuditPut, publishCommitted, transact, type TransactItem } from '../common.ts';
+import { getRequest, jobKey, requestKey, type ProviderRequest } from './store.ts';
+
+const PAGE = 25;
+const LEASE_MS = 60_000;
+
+export interface JobOutcome {
+  requestId: string;
+  status: 'DONE' | 'RUNNING' | 'BUSY' | 'GONE';
+  seen: number;
+  changed: number;
+}
+
+/** Holds links involved in an incident or a provider control until createdAt + hours (never shortens). */
+export async function extendLinkHold(
+  accountId: string,
+  linkId: string,
+  hours: number,
+  who: { actor: 'OPERATOR' | 'SYSTEM'; operatorId?: string | undefined; approverId?: string | undefined },
+  now = new Date(),
+): Promise<'EXTENDED' | 'UNCHANGED' | 'MISSING'> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const link = await getLink(accountId, linkId, true);
+    if (!link) return 'MISSING';
+    const target = new Date(Date.parse(link.createdAt) + hours * 3_600_000).toISOString();
+    // Only a link still in its hold: a confirmed, revoked, suspended or matured one is left alone.
+    if (link.state !== 'PENDING' || Date.parse(link.holdUntil) <= now.getTime() || link.holdUntil >= target) return 'UNCHANGED';
+    const at = now.toISOString();
+    const ok = await transact([
+      {
+        Update: {
+          TableName: tableName(),
+          Key: key.link(accountId, linkId),
+          UpdateExpression: 'SET holdUntil = :h, version = :next, updatedAt = :at',
+          ConditionExpression: '#s = :pending AND version = :v',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':h': target, ':pending': 'PENDING', ':v': link.version, ':next': link.version + 1, ':at': at },
+        },
+      },
+      auditPut({
+        accountId,
+        at,
+        action: 'extendHold',
+        actor: who.actor,
+        ...(who.operatorId ? { operatorId: who.operatorId } : {}),
+        ...(who.approverId ? { approverId: who.approverId } : {}),
+        target: `LINK#${linkId}`,
+        oldState: `PENDING until ${link.holdUntil}`,
+        newState: `PENDING until ${target}`,
+      }) as TransactItem,
+    ]);
+    if (ok) return 'EXTENDED';
+  }
+  return 'UNCHANGED';
+}
+
+async function takeLease(r: ProviderRequest, owner: string, now: Date): Promise<boolean> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: requestKey(r.providerId, r.requestId),
+        UpdateExpression: 'SET leaseOwner = :o, leaseUntil = :u',
+        ConditionExpression: '#st = :running AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+        ExpressionAttributeNames: { '#st': 'status' },
+        ExpressionAttributeValues: { ':o': owner, ':u': new Date(now.getTime() + LEASE_MS).toISOString(), ':now': now.toISOString(), ':running': 'RUNNING' },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+async function saveProgress(r: ProviderRequest, owner: string, fields: { cursor?: string; seen: number; changed: number; campaignId?: string }): Promise<void> {
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: requestKey(r.providerId, r.requestId),
+      UpdateExpression: `SET seen = :seen, changed = :changed, leaseUntil = :u${fields.cursor ? ', #c = :c' : ''}${fields.campaignId ? ', campaignId = :cid' : ''}`,
+      ConditionExpression: 'leaseOwner = :o',
+      ExpressionAttributeNames: fields.cursor ? { '#c': 'cursor' } : undefined,
+      ExpressionAttributeValues: {
+        ':seen': fields.seen,
+        ':changed': fields.changed,
+        ':u': new Date(Date.now() + LEASE_MS).toISOString(),
+        ':o': owner,
+        ...(fields.cursor ? { ':c': fields.cursor } : {}),
+        ...(fields.campaignId ? { ':cid': fields.campaignId } : {}),
+      },
+    }),
+  );
+}
+
+async function ensureCampaign(r: ProviderRequest, owner: string, seen: number, changed: number): Promise<string> {
+  if (r.campaignId) return r.campaignId;
+  const q = campaignConfig();
+  const c = await createCampaign({
+    name: `Links revoked: ${r.providerId} (${r.requestId.slice(0, 8)})`,
+    templateId: 'provider-links-revoked',
+    rates: { email: q.CAMPAIGN_EMAIL_QUOTA_PER_SECOND, sms: q.CAMPAIGN_SMS_QUOTA_PER_SECOND },
+    audience: { kind: 'list', segments: 8 },
+    createdBy: r.approvedBy ?? r.requestedBy,
+  });
+  await saveProgress(r, owner, { seen, changed, campaignId: c.campaignId });
+  return c.campaignId;
+}
+
+/** Runs (or continues) one bulk job until it is done or `deadline` (epoch ms) is near. */
+export async function runProviderJob(providerId: string, requestId: string, deadline: number, now = () => new Date()): Promise<JobOutcome> {
+  let r = await getRequest(providerId, requestId);
+  if (!r || r.status !== 'RUNNING') return { requestId, status: 'GONE', seen: r?.seen ?? 0, changed: r?.changed ?? 0 };
+  const owner = randomUUID();
+  if (!(await takeLease(r, owner, now()))) return { requestId, status: 'BUSY', seen: r.seen ?? 0, changed: r.changed ?? 0 };
+  let seen = r.seen ?? 0;
+  let changed = r.changed ?? 0;
+  const campaignId = r.action === 'REVOKE_UNCONFIRMED' ? await ensureCampaign(r, owner, seen, changed) : undefined;
+  r = { ...r, ...(campaignId ? { campaignId } : {}) };
+  let cursor: Record<string, unknown> | undefined = r.cursor ? (JSON.parse(r.cursor) as Record<string, unknown>) : undefined;
+  const who = { actor: 'OPERATOR' as const, operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}), reason: r.reason };
+  for (;;) {
+    if (Date.now() > deadline) return { requestId, status: 'RUNNING', seen, changed };
+    const page = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'Audience',
+        KeyConditionExpression: 'audiencePk = :p',
+        ExpressionAttributeValues: { ':p': providerId },
+        ExclusiveStartKey: cursor,
+        Limit: PAGE,
+      }),
+    );
+    const accounts: string[] = [];
+    for (const item of page.Items ?? []) {
+      const accountId = String(item.accountId);
+      const linkId = String(item.linkId);
+      seen++;
+      if (r.action === 'EXTEND_HOLD') {
+        if ((await extendLinkHold(accountId, linkId, r.holdHours ?? 168, who, now())) === 'EXTENDED') changed++;
+      } else {
+        // Unconfirmed: still PENDING (never "it was me"), whether or not its window has passed.
+        const link = await getLink(accountId, linkId, true);
+        if (!link || link.state !== 'PENDING') continue;
+        const out = await revokeLink(accountId, linkId, { actor: 'OPERATOR', operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}) });
+        if (out.changed) changed++;
+        accounts.push(accountId);
+      }
+    }
+    if (campaignId && accounts.length > 0) await loadList(campaignId, accounts);
+    cursor = page.LastEvaluatedKey;
+    if (!cursor) break;
+    await saveProgress(r, owner, { cursor: JSON.stringify(cursor), seen, changed });
+  }
+  return finishJob(r, owner, seen, changed, now());
+}
+
+async function finishJob(r: ProviderRequest, owner: string, seen: number, changed: number, now: Date): Promise<JobOutcome> {
+  const at = now.toISOString();
+  let campaignStarted: string | undefined;
+  if (r.campaignId) {
+    try {
+      await startCampaign(r.campaignId);
+      campaignStarted = r.campaignId;
+    } catch (e) {
+      // Nobody to tell (no unconfirmed link) or already started by an earlier run of this job.
+      if (!(e instanceof CampaignError)) throw e;
+      if (e.code !== 'INVALID') campaignStarted = r.campaignId;
+    }
+  }
+  const bulk = r.action === 'REVOKE_UNCONFIRMED';
+  const event = bulk
+    ? outboxed(
+        {
+          detailType: 'LinksBulkRevoked',
+          detail: {
+            providerId: r.providerId,
+            at,
+            requestId: r.requestId,
+            operatorId: r.requestedBy,
+            approverId: r.approvedBy ?? r.requestedBy,
+            reason: r.reason,
+            revoked: changed,
+            accounts: changed,
+            ...(campaignStarted ? { campaignId: campaignStarted } : {}),
+          },
+        },
+        at,
+      )
+    : undefined;
+  const ok = await transact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: requestKey(r.providerId, r.requestId),
+        UpdateExpression: 'SET #st = :done, finishedAt = :at, seen = :seen, changed = :changed REMOVE leaseOwner, leaseUntil, #c',
+        ConditionExpression: '#st = :running AND leaseOwner = :o',
+        ExpressionAttributeNames: { '#st': 'status', '#c': 'cursor' },
+        ExpressionAttributeValues: { ':done': 'DONE', ':running': 'RUNNING', ':o': owner, ':at': at, ':seen': seen, ':changed': changed },
+      },
+    },
+    { Delete: { TableName: tableName(), Key: jobKey(r.requestId) } },
+    providerAuditPut(r.providerId, {
+      at,
+      action: `provider${r.action}Done`,
+      actor: 'OPERATOR',
+      operatorId: r.requestedBy,
+      ...(r.approvedBy ? { approverId: r.approvedBy } : {}),
+      oldState: 'RUNNING',
+      newState: `DONE ${changed}/${seen} links changed`,
+    }),
+    ...(event ? [event.put] : []),
+  ]);
+  if (ok && event) await publishCommitted(event.o);
+  return { requestId: r.requestId, status: ok ? 'DONE' : 'BUSY', seen, changed };
+}
+
+/** The minute's sweep: continue every running job for at most `budgetMs`. */
+export async function sweepProviderJobs(budgetMs: number): Promise<JobOutcome[]> {
+  const deadline = Date.now() + budgetMs;
+  const out = await db().send(new QueryCommand({ TableName: tableName(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'FRAUDJOBS' }, ConsistentRead: true }));
+  const results: JobOutcome[] = [];
+  for (const j of out.Items ?? []) {
+    if (Date.now() > deadline) break;
+    results.push(await runProviderJob(String(j.providerId), String(j.requestId), deadline));
+  }
+  return results;
+}
