@@ -3,11 +3,15 @@
  * local server speak) with the routes of `httpRoutes` in src/routing.ts:
  *   - public: the customers' action pages, behind CloudFront with the WAF (rate-based rule on
  *     /a/*, AWS managed rule groups) and security headers; optional custom domain;
- *   - iam: /v1/authorize, SigV4-signed by the core bank through a role it assumes (called on the
- *     API's own endpoint, since CloudFront would change the Host the signature covers);
+ *   - iam: /v1/authorize, SigV4-signed by the core bank through a role it assumes (ExternalId,
+ *     named principals), on an API of its own with its own stage throttle, so a flood of public
+ *     requests can never make the bank's debit checks answer 429 (called on that API's own
+ *     endpoint, since CloudFront would change the Host the signature covers);
  *   - operator: the operations API, Cognito JWT (MFA required, threat protection enforced), and
  *     the operations console's static files (S3 via origin access control) under /console/*.
- * Stage throttling bounds every route, including callers that skip CloudFront.
+ * Stage throttling bounds every route. With a custom domain the public API's execute-api endpoint
+ * is switched off: CloudFront reaches it through an API Gateway custom domain of the same name, so
+ * nobody can go round the WAF.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
@@ -70,8 +74,12 @@ function acknowledgeBucketDeployment(stack: Stack, bucket: s3.Bucket): void {
 export const OPERATOR_GROUPS = ['operators', 'approvers'] as const;
 
 export class ActionsApi extends Construct {
+  /** Action pages and the operations API (behind CloudFront and the WAF). */
   readonly api: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
+  /** The iam routes (debit authorisation) only, with their own stage throttle. */
+  readonly authorizeApi: apigw.HttpApi;
+  readonly authorizeStage: apigw.HttpStage;
   readonly distribution: cloudfront.Distribution;
   readonly userPool: cognito.UserPool;
   readonly userPoolClient: cognito.UserPoolClient;
@@ -110,38 +118,51 @@ export class ActionsApi extends Construct {
     for (const group of OPERATOR_GROUPS) {
       new cognito.CfnUserPoolGroup(this, `Group-${group}`, { userPoolId: this.userPool.userPoolId, groupName: group });
     }
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: cfg.logRetentionDays as logs.RetentionDays,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const custom = cfg.actionPages.customDomain;
+    // Ids and outcomes only: the path holds action tokens, so it is not logged.
+    const accessLogFormat = AccessLogFormat.custom(
+      JSON.stringify({
+        requestId: '$context.requestId',
+        time: '$context.requestTime',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        latencyMs: '$context.responseLatency',
+        integrationStatus: '$context.integrationStatus',
+        ip: '$context.identity.sourceIp',
+        caller: '$context.identity.caller',
+        error: '$context.error.message',
+      }),
+    );
+    const stageWithLogs = (id: string, httpApi: apigw.HttpApi, throttle: { rateLimit: number; burstLimit: number }) => {
+      const accessLogs = new logs.LogGroup(this, `${id}AccessLogs`, {
+        retention: cfg.logRetentionDays as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      return new apigw.HttpStage(this, id, {
+        httpApi,
+        stageName: '$default',
+        autoDeploy: true,
+        detailedMetricsEnabled: true,
+        throttle,
+        accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs), format: accessLogFormat },
+      });
+    };
     this.api = new apigw.HttpApi(this, 'Api', {
       apiName: `${cfg.namePrefix}-api`,
-      description: 'Action pages, debit authorisation and the operations API',
+      description: 'Action pages and the operations API (behind CloudFront and the WAF)',
+      createDefaultStage: false,
+      // Only CloudFront's way in remains: the API's own custom domain (below).
+      disableExecuteApiEndpoint: Boolean(custom),
+    });
+    this.stage = stageWithLogs('Stage', this.api, { rateLimit: cfg.actionPages.throttleRatePerSecond, burstLimit: cfg.actionPages.throttleBurst });
+    this.authorizeApi = new apigw.HttpApi(this, 'AuthorizeApi', {
+      apiName: `${cfg.namePrefix}-authorize-api`,
+      description: 'Debit authorisation for the core bank (IAM, SigV4): its own stage and throttle',
       createDefaultStage: false,
     });
-    this.stage = new apigw.HttpStage(this, 'Stage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      detailedMetricsEnabled: true,
-      throttle: { rateLimit: cfg.actionPages.throttleRatePerSecond, burstLimit: cfg.actionPages.throttleBurst },
-      accessLogSettings: {
-        destination: new apigw.LogGroupLogDestination(accessLogs),
-        // Ids and outcomes only: the path holds action tokens, so it is not logged.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            time: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            latencyMs: '$context.responseLatency',
-            integrationStatus: '$context.integrationStatus',
-            ip: '$context.identity.sourceIp',
-            caller: '$context.identity.caller',
-            error: '$context.error.message',
-          }),
-        ),
-      },
+    this.authorizeStage = stageWithLogs('AuthorizeStage', this.authorizeApi, {
+      rateLimit: cfg.authorize.throttleRatePerSecond,
+      burstLimit: cfg.authorize.throttleBurst,
     });
 
     // CloudFront in front of the HTTP API: the WAF can attach to CloudFront, not to an HTTP API.
@@ -151,18 +172,31 @@ export class ActionsApi extends Construct {
       override: false,
     });
 
-    const custom = cfg.actionPages.customDomain;
+    // With a custom domain, CloudFront's origin is an API Gateway custom domain of the same name
+    // (regional certificate) and CloudFront forwards the viewer's Host, which API Gateway maps to
+    // this API; the execute-api endpoint is off. Without one (dev), the execute-api endpoint is the
+    // origin and stays reachable (docs/deploy.md states the risk).
+    let originDomain = `${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+    if (custom) {
+      const domain = new apigw.DomainName(this, 'OriginDomain', {
+        domainName: custom.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'RegionalCertificate', custom.regionalCertificateArn),
+        securityPolicy: apigw.SecurityPolicy.TLS_1_2,
+      });
+      new apigw.ApiMapping(this, 'OriginMapping', { api: this.api, domainName: domain, stage: this.stage });
+      originDomain = domain.regionalDomainName;
+    }
     this.distribution = new cloudfront.Distribution(this, 'Cdn', {
       comment: `${cfg.namePrefix} action pages`,
       defaultBehavior: {
-        origin: new origins.HttpOrigin(`${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`, {
+        origin: new origins.HttpOrigin(originDomain, {
           protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
           originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
         }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        originRequestPolicy: custom ? cloudfront.OriginRequestPolicy.ALL_VIEWER : cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         responseHeadersPolicy: securityHeaders,
       },
       webAclId: props.webAclArn,
@@ -275,8 +309,13 @@ export class ActionsApi extends Construct {
 
     const iamAuthorizer = new HttpIamAuthorizer();
     const operatorAuthorizer = new HttpUserPoolAuthorizer('Operators', this.userPool, { userPoolClients: [this.userPoolClient] });
+    // Trusts the named core-bank roles only (not their whole accounts), and only with the agreed
+    // ExternalId, so no other principal of those accounts, and no third party acting for them,
+    // can call /v1/authorize.
     this.coreBankInvokerRole = new iam.Role(this, 'CoreBankInvoker', {
-      assumedBy: new iam.CompositePrincipal(...[...new Set(cfg.coreBank.accountIds)].map((a) => new iam.AccountPrincipal(a))),
+      assumedBy: new iam.CompositePrincipal(...[...new Set(cfg.coreBank.invokerPrincipalArns)].map((a) => new iam.ArnPrincipal(a))).withConditions({
+        StringEquals: { 'sts:ExternalId': cfg.coreBank.externalId },
+      }),
       description: 'Assumed by the core bank to call the iam routes (debit authorisation) with SigV4',
       maxSessionDuration: Duration.hours(1),
     });
@@ -292,7 +331,9 @@ export class ActionsApi extends Construct {
       }
       const authorizer =
         route.auth === 'iam' ? iamAuthorizer : route.auth === 'operator' ? operatorAuthorizer : new apigw.HttpNoneAuthorizer();
-      const added = this.api.addRoutes({
+      // iam routes go on the authorisation API: public floods never share its throttle.
+      const api = route.auth === 'iam' ? this.authorizeApi : this.api;
+      const added = api.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
         integration,
@@ -305,7 +346,7 @@ export class ActionsApi extends Construct {
           this.coreBankInvokerRole.addToPrincipalPolicy(
             new iam.PolicyStatement({
               actions: ['execute-api:Invoke'],
-              resources: [stack.formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `$default/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}` })],
+              resources: [stack.formatArn({ service: 'execute-api', resource: this.authorizeApi.apiId, resourceName: `$default/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}` })],
             }),
           );
         }
@@ -323,7 +364,7 @@ export class ActionsApi extends Construct {
     f.setActionBaseUrl(this.actionBaseUrl);
 
     new CfnOutput(this, 'ActionBaseUrl', { value: this.actionBaseUrl });
-    new CfnOutput(this, 'ApiEndpoint', { value: this.api.apiEndpoint, description: 'Core bank: POST /v1/authorize here, SigV4 (service execute-api)' });
+    new CfnOutput(this, 'AuthorizeApiEndpoint', { value: this.authorizeApi.apiEndpoint, description: 'Core bank: POST /v1/authorize here, SigV4 (service execute-api)' });
     new CfnOutput(this, 'CdnDomainName', { value: this.distribution.distributionDomainName, description: 'Point the custom domain (CNAME/alias) here' });
     new CfnOutput(this, 'CoreBankInvokerRoleArn', { value: this.coreBankInvokerRole.roleArn });
     new CfnOutput(this, 'OperatorUserPoolId', { value: this.userPool.userPoolId });

@@ -57,6 +57,9 @@ export class AlertPipeline extends Construct {
             batchSize: 10,
             maxBatchingWindow: Duration.seconds(1),
             reportBatchItemFailures: true,
+            // A replay of the archive or a burst of core events scales this consumer up to here
+            // and no further, so it cannot take the account's concurrency from authorize.
+            maxConcurrency: f.config.queues.maxConcurrency,
           }),
         );
       } else {

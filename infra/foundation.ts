@@ -74,7 +74,7 @@ export interface FoundationProps {
 
 export class Foundation extends Construct {
   readonly config: DeployConfig;
-  /** Encrypts the table and the pepper secret. */
+  /** Encrypts the table, the pepper secret, the event bus and its archive (events carry contact details). */
   readonly dataKey: kms.Key;
   /** Encrypts queues and topics; the AWS services that write to them are allowed in its policy. */
   readonly messagingKey: kms.Key;
@@ -85,6 +85,8 @@ export class Foundation extends Construct {
   readonly emailIdentity: ses.EmailIdentity;
   readonly emailConfigurationSet: ses.ConfigurationSet;
   readonly smsConfigurationSetName: string;
+  /** ARN of the SMS configuration set (the SMS senders' IAM and the delivery topic's policy name it). */
+  readonly smsConfigurationSetArn: string;
   /** SES and SMS delivery events (delivery, bounce, complaint, reject, delay; SMS status). */
   readonly deliveryTopic: sns.Topic;
 
@@ -104,7 +106,7 @@ export class Foundation extends Construct {
     const stack = Stack.of(this);
 
     this.dataKey = new kms.Key(this, 'DataKey', {
-      description: `${cfg.namePrefix}: DynamoDB table and token pepper`,
+      description: `${cfg.namePrefix}: DynamoDB table, token pepper, event bus and archive`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -118,7 +120,7 @@ export class Foundation extends Construct {
     this.messagingKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowAwsServicesToWriteEncryptedMessages',
-        principals: ['events', 'ses', 'sms-voice', 'cloudwatch', 'sns'].map((s) => new iam.ServicePrincipal(`${s}.amazonaws.com`)),
+        principals: ['events', 'ses', 'sms-voice', 'cloudwatch', 'sns', 'delivery.logs'].map((s) => new iam.ServicePrincipal(`${s}.amazonaws.com`)),
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
@@ -154,7 +156,20 @@ export class Foundation extends Construct {
     // A bus of our own rather than the account's default bus: the core bank's accounts may put
     // only bank.core events on it (resource policy below), AWS service events never mix in, and
     // it has its own archive for replay after an incident.
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${cfg.namePrefix}-bus` });
+    // EventBridge encrypts the bus's custom events and the archive with the data key (they carry
+    // contact details); CDK adds the key-policy statements for this bus and archive only.
+    // Events EventBridge cannot encrypt or decrypt (a key problem) are kept here, not dropped.
+    const busDlq = this.deadLetterQueue(this, 'BusDlq', 'event-bus-dlq');
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${cfg.namePrefix}-bus`, kmsKey: this.dataKey, deadLetterQueue: busDlq });
+    busDlq.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowTheBusToDeadLetter',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [busDlq.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.bus.eventBusArn } },
+      }),
+    );
     for (const account of new Set(cfg.coreBank.accountIds)) {
       this.bus.addToResourcePolicy(
         new iam.PolicyStatement({
@@ -166,11 +181,26 @@ export class Foundation extends Construct {
         }),
       );
     }
-    this.bus.archive('Archive', {
+    // The archive, encrypted with the data key too. (CDK's Archive writes a key-policy statement
+    // that references the bus's Arn attribute, a dependency cycle key -> bus -> key; the L1 with
+    // this statement, on the bus's fixed name, has none.)
+    const archiveHolder = new Construct(this.bus, 'Archive');
+    new events.CfnArchive(archiveHolder, 'Resource', {
+      sourceArn: this.bus.eventBusArn,
       description: 'bank.core and bank.alerting events, for replay after an incident',
       eventPattern: { source: [CORE_SOURCE, ALERTING_SOURCE] },
-      retention: Duration.days(cfg.logRetentionDays),
+      retentionDays: cfg.logRetentionDays,
+      kmsKeyIdentifier: this.dataKey.keyArn,
     });
+    this.dataKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBridgeArchive',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
 
     // Token pepper: JSON {"current","previous"}; the rotation function shifts current to previous,
     // so links sent before a rotation keep working until they expire (rotation > token TTL).
@@ -196,6 +226,11 @@ export class Foundation extends Construct {
       rotationLambda: rotation,
       automaticallyAfter: Duration.days(cfg.tokens.pepperRotationDays),
     });
+    // CDK's permission for Secrets Manager to invoke the rotation function names no source: only
+    // this account's secrets may (confused deputy).
+    for (const c of rotation.node.children) {
+      if (c instanceof lambda.CfnPermission && c.principal === 'secretsmanager.amazonaws.com') c.sourceAccount = stack.account;
+    }
     acknowledge(
       rotation.role!.node.findChild('DefaultPolicy'),
       'AwsSolutions-IAM5[Resource::*]',
@@ -232,6 +267,9 @@ export class Foundation extends Construct {
     // SMS: an End User Messaging configuration set whose events (delivered, blocked, ...) go to
     // the same delivery topic.
     const smsConfigurationSet = new smsvoice.CfnConfigurationSet(this, 'SmsConfigurationSet', {
+      // Named (IAM and the topic policy need its ARN before it exists); not retained, so a rolled
+      // back first deploy deletes it and the name is free again.
+      configurationSetName: cfg.sms.configurationSetName,
       ...(cfg.sms.senderId ? { defaultSenderId: cfg.sms.senderId } : {}),
       eventDestinations: [
         {
@@ -242,18 +280,42 @@ export class Foundation extends Construct {
         },
       ],
     });
-    this.smsConfigurationSetName = smsConfigurationSet.ref;
-    for (const service of ['ses', 'sms-voice']) {
+    this.smsConfigurationSetName = cfg.sms.configurationSetName;
+    this.smsConfigurationSetArn = stack.formatArn({ service: 'sms-voice', resource: 'configuration-set', resourceName: cfg.sms.configurationSetName });
+    // The topic's policy names each publisher with the source it publishes for (confused deputy):
+    // SES for this configuration set, End User Messaging for the SMS configuration set.
+    const sources: [string, string][] = [
+      ['ses', stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.emailConfigurationSet.configurationSetName })],
+      ['sms-voice', this.smsConfigurationSetArn],
+    ];
+    for (const [service, sourceArn] of sources) {
       this.deliveryTopic.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: `Allow${service.replace('-', '')}Publish`,
           principals: [new iam.ServicePrincipal(`${service}.amazonaws.com`)],
           actions: ['sns:Publish'],
           resources: [this.deliveryTopic.topicArn],
-          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': sourceArn } },
         }),
       );
     }
+  }
+
+  /**
+   * Lets an AWS service publish to one of our topics, for this account's resources only (and, when
+   * given, only for the named source): the statement the policy test looks for.
+   */
+  allowServiceToPublish(topic: sns.Topic, service: string, sourceArn?: string): void {
+    const stack = Stack.of(topic);
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: `Allow${service.replace(/[^A-Za-z0-9]/g, '')}Publish`,
+        principals: [new iam.ServicePrincipal(`${service}.amazonaws.com`)],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ...(sourceArn ? { ArnLike: { 'aws:SourceArn': sourceArn } } : {}) },
+      }),
+    );
   }
 
   /** The https base of action links; the actions API sets it once the distribution exists. */
@@ -301,6 +363,10 @@ export class Foundation extends Construct {
       memoryMb: perms.memoryMb ?? 512,
     });
     this.grant(fn, perms);
+    if (perms.reservedConcurrency) {
+      // Its own share of the account's concurrency: a replay or a campaign can never starve it.
+      (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = this.config.authorize.reservedConcurrency;
+    }
     return fn;
   }
 
@@ -319,9 +385,12 @@ export class Foundation extends Construct {
       SES_FROM_ADDRESS: cfg.email.fromAddress,
       SES_REPLY_TO_ADDRESS: cfg.email.replyToAddress,
       SES_CONFIGURATION_SET: this.emailConfigurationSet.configurationSetName,
-      SMS_ORIGINATION_NUMBER: cfg.sms.originationNumber,
-      SMS_SENDER_ID: cfg.sms.senderId,
+      // End User Messaging SMS (src/config.ts): SendTextMessage from this identity through this
+      // configuration set, so every SMS has status events.
+      SMS_ORIGINATION_IDENTITY: cfg.sms.originationIdentity,
       SMS_CONFIGURATION_SET: this.smsConfigurationSetName,
+      SMS_LINKS: cfg.smsLinks,
+      SMS_BANK_CONTACT: cfg.sms.bankContact,
       TOKEN_TTL_DAYS: String(cfg.tokens.ttlDays),
       TOKEN_PEPPER_SECRET_ARN: this.pepper.secretArn,
       HOLD_WINDOW_HOURS: String(cfg.holds.windowHours),
@@ -340,8 +409,10 @@ export class Foundation extends Construct {
   ): NodejsFunction {
     const cfg = this.config;
     const functionName = `${cfg.namePrefix}-${name}`;
+    // No fixed name: the group is retained (a bank keeps its logs), and a retained group with a
+    // fixed name would make the next deploy after a rolled-back first one fail ("already exists").
+    // CloudFormation names it; the function logs to it through LoggingConfig.
     const logGroup = new logs.LogGroup(scope, `${name}Logs`, {
-      logGroupName: `/aws/lambda/${functionName}`,
       retention: cfg.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -440,21 +511,15 @@ export class Foundation extends Construct {
       );
     }
     if (perms.sendSms) {
-      // SMS to a phone number has no resource ARN, so the allow is on `*` for sns:Publish only,
-      // and the deny below takes every topic out of it: the function can text, never publish.
-      fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'PublishSmsToPhoneNumbers', actions: ['sns:Publish'], resources: ['*'] }));
+      // End User Messaging authorises SendTextMessage on the origination identity and on the
+      // configuration set named in the call: exactly these two, so a function can send only from
+      // the bank's identity and only with status events on.
       fn.addToRolePolicy(
         new iam.PolicyStatement({
-          sid: 'NeverPublishToTopics',
-          effect: iam.Effect.DENY,
-          actions: ['sns:Publish'],
-          resources: ['arn:aws:sns:*:*:*'],
+          sid: 'SendSmsFromTheBankIdentityOnly',
+          actions: ['sms-voice:SendTextMessage'],
+          resources: [cfg.sms.originationIdentity, this.smsConfigurationSetArn],
         }),
-      );
-      acknowledge(
-        fn.role!.node.findChild('DefaultPolicy'),
-        'AwsSolutions-IAM5[Resource::*]',
-        'sns:Publish to a phone number (SMS) has no resource ARN; topics are excluded by an explicit deny in the same policy.',
       );
     }
   }

@@ -3,14 +3,22 @@
  *   - any message in any dead-letter queue (an alert or reply that could not be processed);
  *   - per function: error rate above the configured percentage, any throttle;
  *   - alert latency p99 (the Powertools metric the alert function emits) above the threshold;
- *   - the oldest message in a buffer queue older than five minutes (alerts falling behind).
+ *   - per function fed by queues: records its batches reported failed (partial batch failures)
+ *     count in its error rate, from SQS's own received/deleted counts;
+ *   - the oldest message in a buffer queue older than five minutes, or two visibility timeouts
+ *     for queues whose consumer holds a message longer (campaign work: a normal slice);
+ *   - SMS: the month's spend near the limit, and delivered parts below the configured share.
+ * The alarm topic's policy lets CloudWatch publish (for this account's alarms only).
  * Created last, so it sees every function and queue the other capabilities made.
  */
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type Foundation } from './foundation.ts';
@@ -22,6 +30,8 @@ export interface MonitoringProps {
   readonly foundation: Foundation;
   /** The HTTP API (requests, 4xx/5xx, latency on the dashboard; 5xx alarm). */
   readonly api?: apigw.IHttpApi;
+  /** The debit-authorisation API (5xx alarm). */
+  readonly authorizeApi?: apigw.IHttpApi;
   /** The WAF (its metrics live in us-east-1). */
   readonly webAclName?: string;
 }
@@ -37,6 +47,9 @@ export class Monitoring extends Construct {
     const cfg = f.config;
     this.alarmTopic = f.secureTopic('Alarms', `${cfg.namePrefix} alarms`, this);
     this.alarmTopic.addSubscription(new EmailSubscription(cfg.monitoring.alarmEmail));
+    // Without this statement no alarm reaches operations: enforceSSL's policy only denies.
+    const stack = Stack.of(this);
+    f.allowServiceToPublish(this.alarmTopic, 'cloudwatch', stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }));
     const action = new cwActions.SnsAction(this.alarmTopic);
     const alarm = (a: cloudwatch.Alarm) => {
       a.addAlarmAction(action);
@@ -65,11 +78,16 @@ export class Monitoring extends Construct {
     for (const { name, queue } of f.bufferQueues) {
       const age = queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' });
       bufferAge.push(age.with({ label: name }));
+      // A consumer that holds each message for a long slice (campaign work: up to the function's
+      // timeout, then a continuation message) makes old messages normal: for such a queue the
+      // alarm means a message survived two visibility timeouts, i.e. its retry is stuck too.
+      const visibility = queue instanceof sqs.Queue ? visibilityTimeoutSeconds(queue) : undefined;
+      const threshold = visibility !== undefined && visibility > 300 ? 2 * visibility : 300;
       alarm(
         age.createAlarm(this, `BufferBehind-${name}`, {
           alarmName: `${cfg.namePrefix}-buffer-behind-${name}`,
-          alarmDescription: `Queue ${name}: the oldest event waits over 5 minutes; alerts are late.`,
-          threshold: 300,
+          alarmDescription: `Queue ${name}: the oldest message waits over ${threshold} s; work is late or stuck.`,
+          threshold,
           evaluationPeriods: 3,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
@@ -80,18 +98,36 @@ export class Monitoring extends Construct {
     const errors: cloudwatch.IMetric[] = [];
     const durations: cloudwatch.IMetric[] = [];
     const throttles: cloudwatch.IMetric[] = [];
+    const fedBy = queuesFeeding(this, f);
     for (const [name, fn] of f.functions) {
       const period = Duration.minutes(5);
       const inv = fn.metricInvocations({ period, statistic: 'Sum' });
       const err = fn.metricErrors({ period, statistic: 'Sum' });
+      // Partial batch failures do not count as Lambda errors: a record the handler reported
+      // failed is simply not deleted from its queue. SQS's received minus deleted counts them
+      // (and the records of a batch that failed whole), so they reach this alarm too.
+      const queues = fedBy.get(fn) ?? [];
+      const recordMetrics: Record<string, cloudwatch.IMetric> = {};
+      const failedTerms: string[] = [];
+      const receivedTerms: string[] = [];
+      queues.forEach((q, i) => {
+        recordMetrics[`received${i}`] = q.metricNumberOfMessagesReceived({ period, statistic: 'Sum' });
+        recordMetrics[`deleted${i}`] = q.metricNumberOfMessagesDeleted({ period, statistic: 'Sum' });
+        failedTerms.push(`MAX([received${i} - deleted${i}, 0])`);
+        receivedTerms.push(`received${i}`);
+      });
       const thr = fn.metricThrottles({ period, statistic: 'Sum' });
       invocations.push(inv.with({ label: name }));
       errors.push(err.with({ label: name }));
       throttles.push(thr.with({ label: name }));
       durations.push(fn.metricDuration({ period, statistic: 'p99' }).with({ label: name }));
+      // Failures per unit of work: an invocation, or a record for queue-fed functions.
       const errorRate = new cloudwatch.MathExpression({
-        expression: '100 * errors / MAX([invocations, 1])',
-        usingMetrics: { errors: err, invocations: inv },
+        expression:
+          queues.length === 0
+            ? '100 * errors / MAX([invocations, 1])'
+            : `100 * (errors + ${failedTerms.join(' + ')}) / MAX([invocations + ${receivedTerms.join(' + ')}, 1])`,
+        usingMetrics: { errors: err, invocations: inv, ...recordMetrics },
         period,
         label: `${name} error rate (%)`,
       });
@@ -155,6 +191,45 @@ export class Monitoring extends Construct {
       }),
     );
 
+    // SMS (AWS/SMSVoice, account-wide): the month's spend before End User Messaging stops sending
+    // at the spend limit, and the share of message parts delivered (receipts lag: 15 minutes, twice).
+    alarm(
+      new cloudwatch.Metric({
+        namespace: 'AWS/SMSVoice',
+        metricName: 'TextMessageMonthlySpend',
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }).createAlarm(this, 'SmsMonthlySpend', {
+        alarmName: `${cfg.namePrefix}-sms-monthly-spend`,
+        alarmDescription: `SMS spend this month reached ${cfg.sms.monthlySpendAlarmUsd} USD: raise the spend limit before SMS stop (docs/deploy.md).`,
+        threshold: cfg.sms.monthlySpendAlarmUsd,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        // A month-to-date gauge published around sends: a quiet hour says nothing new.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      }),
+    );
+    const smsPeriod = Duration.minutes(15);
+    alarm(
+      new cloudwatch.MathExpression({
+        expression: 'IF(sent >= 10, 100 * delivered / sent, 100)',
+        usingMetrics: {
+          sent: new cloudwatch.Metric({ namespace: 'AWS/SMSVoice', metricName: 'NumberOfTextMessagePartsSent', statistic: 'Sum', period: smsPeriod }),
+          delivered: new cloudwatch.Metric({ namespace: 'AWS/SMSVoice', metricName: 'NumberOfTextMessagePartsDelivered', statistic: 'Sum', period: smsPeriod }),
+        },
+        period: smsPeriod,
+        label: 'SMS parts delivered (%)',
+      }).createAlarm(this, 'SmsDelivered', {
+        alarmName: `${cfg.namePrefix}-sms-delivered-below`,
+        alarmDescription: `Fewer than ${cfg.sms.deliveredPercentAlarm}% of SMS parts were delivered: carrier filtering, spend limit or origination identity.`,
+        threshold: cfg.sms.deliveredPercentAlarm,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
     // Every Powertools metric the handlers emit (freezes, revokes, holds, rejected replies, ...),
     // by service: a search, so a new metric appears without a stack change.
     const businessMetrics = new cloudwatch.MathExpression({
@@ -190,6 +265,18 @@ export class Monitoring extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
       );
+      if (props.authorizeApi) {
+        alarm(
+          props.authorizeApi.metricServerError({ period, statistic: 'Sum' }).createAlarm(this, 'AuthorizeApi5xx', {
+            alarmName: `${cfg.namePrefix}-authorize-api-5xx`,
+            alarmDescription: 'The debit-authorisation API answered 5xx to the core bank.',
+            threshold: 0,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+        );
+      }
       const waf = props.webAclName
         ? [
             new cloudwatch.Metric({
@@ -219,4 +306,23 @@ export class Monitoring extends Construct {
     }
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
   }
+}
+
+function visibilityTimeoutSeconds(queue: sqs.Queue): number | undefined {
+  const v = (queue.node.defaultChild as sqs.CfnQueue).visibilityTimeout;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** The buffer queues that trigger each function (from the event source mappings in the tree). */
+function queuesFeeding(scope: Construct, f: Foundation): Map<lambda.IFunction, sqs.IQueue[]> {
+  const byArn = new Map(f.bufferQueues.map((w) => [w.queue.queueArn, w.queue]));
+  const byName = new Map([...f.functions.values()].map((fn) => [fn.functionName, fn]));
+  const out = new Map<lambda.IFunction, sqs.IQueue[]>();
+  for (const c of Stack.of(scope).node.findAll()) {
+    if (!(c instanceof lambda.CfnEventSourceMapping) || !c.eventSourceArn || !c.functionName) continue;
+    const queue = byArn.get(c.eventSourceArn);
+    const fn = byName.get(c.functionName);
+    if (queue && fn) out.set(fn, [...(out.get(fn) ?? []), queue]);
+  }
+  return out;
 }

@@ -14,12 +14,14 @@ export interface FunctionPermissions {
   readonly sendEmail?: boolean;
   /** SES v2 SendBulkEmail (campaigns: 50 destinations per call). */
   readonly sendBulkEmail?: boolean;
-  /** SNS Publish to phone numbers (SMS); publishing to topics stays denied. */
+  /** End User Messaging SendTextMessage from the configured identity through the configuration set. */
   readonly sendSms?: boolean;
   /** EventBridge PutEvents on the system's bus (outbound bank.alerting events). */
   readonly putEvents?: boolean;
   /** Read the token pepper secret (issue or verify action tokens). */
   readonly readPepper?: boolean;
+  /** Reserve the configured authorize.reservedConcurrency for this function (nothing can starve it). */
+  readonly reservedConcurrency?: boolean;
   /** Memory (MB) and timeout (s); defaults 512 / 30. */
   readonly memoryMb?: number;
   readonly timeoutSeconds?: number;
@@ -31,7 +33,7 @@ export const functionPermissions: Record<FunctionName, FunctionPermissions> = {
   // Action pages: verify the token, freeze/revoke/confirm in one transaction, emit the change.
   action: { table: 'readWrite', putEvents: true, readPepper: true },
   // Debit authorisation: strongly consistent reads only; it decides, it never changes state.
-  authorize: { table: 'read', memoryMb: 1024, timeoutSeconds: 10 },
+  authorize: { table: 'read', memoryMb: 1024, timeoutSeconds: 10, reservedConcurrency: true },
   // Operations API: unfreeze (audited), account view, audit export.
   ops: { table: 'readWrite', putEvents: true },
   // Replies act like the web actions and acknowledge on the same channel.
@@ -39,6 +41,9 @@ export const functionPermissions: Record<FunctionName, FunctionPermissions> = {
   'email-reply': { table: 'readWrite', sendEmail: true, putEvents: true, readPepper: true },
   // Delivery tracking: status updates, fallback to the other channel, AlertUndelivered.
   delivery: { table: 'readWrite', sendEmail: true, sendSms: true, putEvents: true, readPepper: true },
+  // Fraud operations: detection counters, incidents, reimbursement cases, provider bulk jobs; it
+  // publishes what it decides. (Minimal entry so every handler on disk deploys; widen with care.)
+  fraud: { table: 'readWrite', putEvents: true },
   // Overview counters: adds to the console's counters for each published bank.alerting event.
   counter: { table: 'readWrite' },
   // Campaigns: paced bulk sends with per-recipient tokens.

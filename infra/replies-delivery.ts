@@ -3,8 +3,8 @@
  *   - two-way SMS: End User Messaging delivers inbound messages to the InboundSms topic
  *     (set the phone number's two-way channel to it, see docs/deploy.md) -> sms-reply;
  *   - email replies: an SES receipt rule for the Reply-To address (spam/virus scan, TLS required)
- *     publishes the message with its SPF/DKIM/DMARC verdicts to the InboundEmail topic
- *     -> email-reply;
+ *     publishes the message with its SPF/DKIM/DMARC verdicts to the InboundEmail topic, both in
+ *     the mail stack of the SES receiving region (infra/mail-stack.ts) -> email-reply;
  *   - delivery: SES configuration-set events and SMS status events on the delivery topic
  *     -> delivery; a schedule every minute runs its undelivered-deadline sweep (its AlertSent
  *     input, if routed, comes through the routing table like any other route).
@@ -12,30 +12,30 @@
  * (as does anything SNS itself could not deliver), so a malformed notification is not retried
  * forever and is never lost silently.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as ses from 'aws-cdk-lib/aws-ses';
-import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { schedules, type FunctionName } from '../src/routing.ts';
 import type { Foundation } from './foundation.ts';
+import { PUBLISHED_BY } from './policy-check.ts';
 
 export interface RepliesAndDeliveryProps {
   readonly foundation: Foundation;
   readonly functionFor: (name: FunctionName) => NodejsFunction | undefined;
+  /** The mail stack's inbound-email topic (SES receiving region). */
+  readonly inboundEmailTopic: sns.ITopic;
 }
 
 export class RepliesAndDelivery extends Construct {
   readonly inboundSmsTopic: sns.Topic;
-  readonly inboundEmailTopic: sns.Topic;
-  readonly receiptRuleSet: ses.ReceiptRuleSet;
+  readonly inboundEmailTopic: sns.ITopic;
   undeliveredSweep: events.Rule | undefined;
 
   constructor(scope: Construct, id: string, props: RepliesAndDeliveryProps) {
@@ -45,31 +45,24 @@ export class RepliesAndDelivery extends Construct {
     const stack = Stack.of(this);
 
     this.inboundSmsTopic = f.secureTopic('InboundSms', 'Two-way SMS: customer replies', this);
+    // Two-way SMS: the bank's phone numbers or pools in this account publish here (the two-way
+    // channel is set on the number, outside CloudFormation: docs/deploy.md).
     this.inboundSmsTopic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowEndUserMessagingTwoWay',
         principals: [new iam.ServicePrincipal('sms-voice.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [this.inboundSmsTopic.topicArn],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'sms-voice', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
+        },
       }),
     );
-    this.inboundEmailTopic = f.secureTopic('InboundEmail', 'Email replies with SES verdicts', this);
-
-    this.receiptRuleSet = new ses.ReceiptRuleSet(this, 'ReplyRules', {
-      receiptRuleSetName: `${cfg.namePrefix}-replies`,
-      rules: [
-        {
-          receiptRuleName: 'customer-replies',
-          recipients: [cfg.email.replyToAddress],
-          scanEnabled: true,
-          tlsPolicy: ses.TlsPolicy.REQUIRE,
-          // SNS carries the whole message (replies are small; SES drops mail over 150 KB here)
-          // together with the spfVerdict / dkimVerdict / dmarcVerdict the function checks.
-          actions: [new sesActions.Sns({ topic: this.inboundEmailTopic, encoding: sesActions.EmailEncoding.BASE64 })],
-        },
-      ],
-    });
+    // Declared for the policy test (test/infra-policies.test.ts): who publishes here is configured
+    // outside the template, so the topic says it.
+    (this.inboundSmsTopic.node.defaultChild as CfnResource).addMetadata(PUBLISHED_BY, ['sms-voice.amazonaws.com']);
+    this.inboundEmailTopic = props.inboundEmailTopic;
 
     this.subscribe('sms-reply', this.inboundSmsTopic, props);
     this.subscribe('email-reply', this.inboundEmailTopic, props);
@@ -89,10 +82,9 @@ export class RepliesAndDelivery extends Construct {
     }
 
     new CfnOutput(this, 'InboundSmsTopicArn', { value: this.inboundSmsTopic.topicArn, description: 'Two-way SMS destination of the origination number' });
-    new CfnOutput(this, 'ReceiptRuleSetName', { value: this.receiptRuleSet.receiptRuleSetName, description: 'Activate once: aws ses set-active-receipt-rule-set' });
   }
 
-  private subscribe(name: FunctionName, topic: sns.Topic, props: RepliesAndDeliveryProps): void {
+  private subscribe(name: FunctionName, topic: sns.ITopic, props: RepliesAndDeliveryProps): void {
     const fn = props.functionFor(name);
     if (!fn) return;
     const f = props.foundation;
@@ -113,6 +105,10 @@ export class RepliesAndDelivery extends Construct {
       },
     };
     fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure });
-    topic.addSubscription(new LambdaSubscription(fn, { deadLetterQueue: dlq }));
+    // SNS's own dead-letter queue must be in the topic's region: across regions (SES receiving
+    // elsewhere) SNS keeps retrying delivery to Lambda for days instead, and what the function
+    // fails still lands in the on-failure queue above.
+    const sameRegion = Stack.of(topic).region === Stack.of(fn).region;
+    topic.addSubscription(new LambdaSubscription(fn, sameRegion ? { deadLetterQueue: dlq } : {}));
   }
 }

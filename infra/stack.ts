@@ -16,6 +16,7 @@ import type { CapabilityConstruct, CapabilityProps } from './capability.ts';
 import type { DeployConfig } from './config.ts';
 import { EdgeStack } from './edge-stack.ts';
 import { Foundation } from './foundation.ts';
+import { MailStack } from './mail-stack.ts';
 import { Monitoring } from './monitoring.ts';
 import { RepliesAndDelivery } from './replies-delivery.ts';
 
@@ -23,6 +24,8 @@ export interface AlertingStackProps extends StackProps {
   readonly config: DeployConfig;
   readonly webAclArn: string;
   readonly webAclName: string;
+  /** The SES receiving side (receipt rules, inbound-email topic) in sesReceivingRegion. */
+  readonly mail: MailStack;
   /** The campaigns capability (infra/campaigns.ts), when it exists. */
   readonly campaigns?: CapabilityConstruct;
 }
@@ -61,7 +64,10 @@ export class AlertingStack extends Stack {
 
     this.alertPipeline = capability('Alerts', (s, p) => new AlertPipeline(s, 'AlertPipeline', p));
     this.actionsApi = capability('Actions', (s, p) => new ActionsApi(s, 'ActionsApi', { ...p, webAclArn: props.webAclArn }));
-    this.repliesAndDelivery = capability('Replies', (s, p) => new RepliesAndDelivery(s, 'RepliesAndDelivery', p));
+    this.repliesAndDelivery = capability(
+      'Replies',
+      (s, p) => new RepliesAndDelivery(s, 'RepliesAndDelivery', { ...p, inboundEmailTopic: props.mail.inboundEmailTopic }),
+    );
     const Campaigns = props.campaigns;
     this.campaigns = Campaigns ? capability('Campaigns', (s, p) => new Campaigns(s, 'Campaigns', p)) : undefined;
 
@@ -70,7 +76,12 @@ export class AlertingStack extends Stack {
     const unwired = new Construct(this, 'Unwired');
     for (const name of functionNames) functionsIn(unwired)(name);
 
-    this.monitoring = new Monitoring(this, 'Monitoring', { foundation, api: this.actionsApi.api, webAclName: props.webAclName });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      foundation,
+      api: this.actionsApi.api,
+      authorizeApi: this.actionsApi.authorizeApi,
+      webAclName: props.webAclName,
+    });
   }
 }
 
@@ -87,6 +98,7 @@ export async function loadCampaigns(file: string = CAMPAIGNS_MODULE): Promise<Ca
 
 export interface Stacks {
   edge: EdgeStack;
+  mail: MailStack;
   main: AlertingStack;
 }
 
@@ -100,16 +112,26 @@ export function addStacks(app: App, config: DeployConfig, campaigns?: Capability
     description: 'Linked-account alerting: WAF for the action pages (CloudFront scope, us-east-1)',
     terminationProtection: config.environment === 'prod',
   });
+  const mail = new MailStack(app, `${config.namePrefix}-mail`, {
+    config,
+    env: { account: config.account, region: config.sesReceivingRegion },
+    crossRegionReferences: true,
+    description: 'Linked-account alerting: SES receiving for email replies (receipt rules, inbound topic)',
+    terminationProtection: config.environment === 'prod',
+  });
   const main = new AlertingStack(app, config.namePrefix, {
     config,
     webAclArn: edge.webAcl.attrArn,
     webAclName: edge.webAclName,
+    mail,
     ...(campaigns ? { campaigns } : {}),
     env: { account: config.account, region: config.region },
     crossRegionReferences: true,
     description: 'Linked-account alerting and one-tap account lock',
     terminationProtection: config.environment === 'prod',
   });
-  for (const s of [edge, main]) for (const [k, v] of Object.entries(tags)) Tags.of(s).add(k, v);
-  return { edge, main };
+  // Not on dashboards: CloudFormation's schema for AWS::CloudWatch::Dashboard (as cfn-lint 1.51
+  // knows it) has no Tags, and an unknown property fails the deploy.
+  for (const s of [edge, mail, main]) for (const [k, v] of Object.entries(tags)) Tags.of(s).add(k, v, { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] });
+  return { edge, mail, main };
 }

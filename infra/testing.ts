@@ -17,6 +17,7 @@ export interface Synthesised {
   stacks: Stacks;
   main: Template;
   edge: Template;
+  mail: Template;
   nag: PolicyValidationPluginReport;
 }
 
@@ -27,8 +28,9 @@ export async function synthesise(config: DeployConfig, opts: { bundle?: boolean 
   const stacks = addStacks(app, config, await loadCampaigns());
   const main = Template.fromStack(stacks.main);
   const edge = Template.fromStack(stacks.edge);
+  const mail = Template.fromStack(stacks.mail);
   const nag = new AwsSolutionsChecks(app).validateScope(app);
-  return { app, stacks, main, edge, nag };
+  return { app, stacks, main, edge, mail, nag };
 }
 
 /** One line per unacknowledged finding: rule, resource path. */

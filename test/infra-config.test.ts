@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DIR, DeployConfigError, loadDeployConfig, parseDeployConfig, type DeployConfig } from '../infra/config.ts';
+import { CONFIG_DIR, DeployConfigError, derivedNames, loadDeployConfig, parseDeployConfig, type DeployConfig } from '../infra/config.ts';
 
 const dev = (): Record<string, unknown> => JSON.parse(readFileSync(join(CONFIG_DIR, 'dev.json'), 'utf8')) as Record<string, unknown>;
 
@@ -39,8 +39,16 @@ describe('deployment configuration files', () => {
     const p: DeployConfig = loadDeployConfig('prod');
     expect(d.environment).toBe('dev');
     expect(p.environment).toBe('prod');
-    expect(p.actionPages.customDomain?.domainName).toBe('alerts.example-bank.jp');
+    expect(p.actionPages.customDomain?.domainName).toBe('go.example-bank.jp');
     expect(p.tokens.pepperRotationDays).toBeGreaterThan(p.tokens.ttlDays);
+    for (const c of [d, p]) {
+      // Separate names for pages (CNAME/alias) and mail (MX): DNS cannot put both on one name.
+      expect([c.email.senderDomain, `mail.${c.email.senderDomain}`]).not.toContain(c.actionPages.customDomain?.domainName);
+      expect(c.smsLinks).toMatch(/^(always|never)$/);
+      expect(c.sms.originationIdentity).toContain(`:${c.region}:${c.account}:`);
+    }
+    // Carrier-grade NAT: prod's per-IP limit is far above the 300 that blocked shared addresses.
+    expect(p.actionPages.wafRateLimitPer5Minutes).toBeGreaterThanOrEqual(2000);
   });
 
   it('an unknown environment names the missing file', () => {
@@ -71,8 +79,20 @@ describe('bad settings name the setting', () => {
     'email.senderDomain',
     'email.fromAddress',
     'sms',
+    'sms.originationIdentity',
+    'sms.configurationSetName',
+    'sms.bankContact',
+    'sms.monthlySpendAlarmUsd',
+    'smsLinks',
+    'sesReceivingRegion',
     'actionPages.wafRateLimitPer5Minutes',
+    'actionPages.wafMaxBodyBytes',
     'coreBank.accountIds',
+    'coreBank.externalId',
+    'coreBank.invokerPrincipalArns',
+    'authorize.reservedConcurrency',
+    'authorize.throttleRatePerSecond',
+    'queues.maxConcurrency',
     'holds.limitMinor',
     'tokens.ttlDays',
     'quotas.emailPerSecond',
@@ -92,7 +112,22 @@ describe('bad settings name the setting', () => {
     ['email.fromAddress', 'alerts@other-bank.jp', /email\.fromAddress: must be an address on email\.senderDomain/],
     ['email.replyToAddress', 'reply@gmail.com', /email\.replyToAddress: must be an address on email\.senderDomain/],
     ['email.senderDomain', 'Alerts.Example.JP', /email\.senderDomain: a lower-case DNS name/],
-    ['sms.originationNumber', '03-1234-5678', /sms\.originationNumber: an E\.164 number/],
+    ['sms.originationIdentity', '+81312345678', /sms\.originationIdentity: an End User Messaging phone-number, pool or sender-id ARN/],
+    ['sms.originationIdentity', 'arn:aws:sms-voice:us-east-1:111111111111:pool/pool-1', /sms\.originationIdentity: must be in this deployment's account and region/],
+    ['sms.originationIdentity', 'arn:aws:sms-voice:ap-northeast-1:999999999999:pool/pool-1', /sms\.originationIdentity: must be in this deployment's account and region/],
+    ['sms.configurationSetName', 'has spaces', /sms\.configurationSetName: /],
+    ['sms.monthlySpendAlarmUsd', 0, /sms\.monthlySpendAlarmUsd: /],
+    ['sms.deliveredPercentAlarm', 101, /sms\.deliveredPercentAlarm: /],
+    ['smsLinks', 'sometimes', /smsLinks: /],
+    ['sesReceivingRegion', 'Tokyo', /sesReceivingRegion: an AWS region/],
+    ['actionPages.wafMaxBodyBytes', 65536, /actionPages\.wafMaxBodyBytes: /],
+    ['coreBank.externalId', 'short', /coreBank\.externalId: 16-1224 characters/],
+    ['coreBank.invokerPrincipalArns', ['111111111111'], /coreBank\.invokerPrincipalArns\.0: an IAM role ARN/],
+    ['coreBank.invokerPrincipalArns', ['arn:aws:iam::444444444444:role/x'], /coreBank\.invokerPrincipalArns\.0: account 444444444444 is not one of coreBank\.accountIds/],
+    ['authorize.reservedConcurrency', 0, /authorize\.reservedConcurrency: /],
+    ['authorize.throttleBurst', 1, /authorize\.throttleBurst: must be at least authorize\.throttleRatePerSecond/],
+    ['queues.maxConcurrency', 1, /queues\.maxConcurrency: /],
+    ['queues.maxConcurrency', 1001, /queues\.maxConcurrency: /],
     ['sms.senderId', 'MUCH-TOO-LONG-ID', /sms\.senderId: 1-11 letters or digits/],
     ['actionPages.wafRateLimitPer5Minutes', 5, /actionPages\.wafRateLimitPer5Minutes: /],
     ['actionPages.throttleBurst', 10, /actionPages\.throttleBurst: must be at least actionPages\.throttleRatePerSecond/],
@@ -116,9 +151,51 @@ describe('bad settings name the setting', () => {
     expect(errorOf(devWith(path, value))).toMatch(expected);
   });
 
-  it('neither an origination number nor a sender id', () => {
-    const cfg = devWith('sms', { originationNumber: '', senderId: '' });
-    expect(errorOf(cfg)).toMatch(/sms\.originationNumber: set sms\.originationNumber or sms\.senderId/);
+  it('action pages on the mail domain (or its MAIL FROM name) are refused: one name cannot hold MX and CNAME', () => {
+    for (const name of ['dev.alerts.example-bank.jp', 'mail.dev.alerts.example-bank.jp']) {
+      const cfg = devWith('actionPages.customDomain', {
+        domainName: name,
+        certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000',
+        regionalCertificateArn: 'arn:aws:acm:ap-northeast-1:111111111111:certificate/00000000-0000-0000-0000-000000000000',
+      });
+      expect(errorOf(cfg)).toMatch(/actionPages\.customDomain\.domainName: must be a subdomain of its own.*MX/);
+    }
+  });
+
+  it("the API's regional certificate must be in the stack's region", () => {
+    const cfg = devWith('actionPages.customDomain', {
+      domainName: 'go.dev.example-bank.jp',
+      certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000',
+      regionalCertificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000',
+    });
+    expect(errorOf(cfg)).toMatch(/regionalCertificateArn: must be in the stack's region ap-northeast-1, not us-east-1/);
+  });
+
+  it('a name prefix is refused when any name derived from it is too long, naming that name (SES templates: 64)', () => {
+    // The 31-character prefix of the issue passed the old 2-31 rule and broke an SES template name.
+    const prefix = 'LinkedAlerts-production-tokyo-1';
+    expect(prefix).toHaveLength(31);
+    const msg = errorOf(devWith('namePrefix', prefix));
+    expect(msg).toMatch(/namePrefix: too long: it makes the SES template name "LinkedAlerts-production-tokyo-1-campaign-[a-z-]+" \d+ characters, over the limit of 64/);
+  });
+
+  it('the longest prefix that fits is accepted, one more character is not', () => {
+    const base = dev();
+    const worst = (p: string) => derivedNames({ namePrefix: p, sms: { configurationSetName: 'x' } })[0]!;
+    // Grow the prefix until the tightest derived name is exactly at its limit.
+    let prefix = 'A';
+    while (worst(prefix + 'b').name.length <= worst(prefix + 'b').max) prefix += 'b';
+    expect(worst(prefix).name.length).toBe(worst(prefix).max);
+    expect(() => parseDeployConfig({ ...base, namePrefix: prefix }, 'x')).not.toThrow();
+    expect(errorOf({ ...base, namePrefix: `${prefix}b` })).toMatch(/namePrefix: too long: .* over the limit of \d+; shorten namePrefix by 1/);
+  });
+
+  it('derived names cover every function, every SES template and the named resources', () => {
+    const names = derivedNames({ namePrefix: 'P', sms: { configurationSetName: 'P-sms' } }).map((d) => d.name);
+    expect(names).toContain('P-authorize');
+    expect(names).toContain('P-pepper-rotation');
+    expect(names).toContain('P-replies');
+    expect(names.filter((n) => n.startsWith('P-campaign-')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('an unknown (misspelt) setting is refused rather than ignored', () => {

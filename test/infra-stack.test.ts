@@ -11,7 +11,7 @@ import { parseRuntimeConfig } from '../src/config.ts';
 import { loadDeployConfig, type DeployConfig } from '../infra/config.ts';
 import { handlersOnDisk } from '../infra/bundling.ts';
 import { functionPermissions } from '../infra/permissions.ts';
-import { ACTION_PAGES_RATE_RULE } from '../infra/edge-stack.ts';
+import { ACTION_PAGES_RATE_RULE, BODY_SIZE_RULE } from '../infra/edge-stack.ts';
 import { METRICS_NAMESPACE } from '../infra/foundation.ts';
 import { ALERT_LATENCY_METRIC } from '../infra/monitoring.ts';
 import { nagFindings, synthesise, type Synthesised } from '../infra/testing.ts';
@@ -143,7 +143,11 @@ describe('functions', () => {
       expect(rc.HOLD_LIMIT_MINOR).toBe(cfg.holds.limitMinor);
       expect(rc.TOKEN_TTL_DAYS).toBe(cfg.tokens.ttlDays);
       expect(rc.SES_FROM_ADDRESS).toBe(cfg.email.fromAddress);
-      expect(rc.SMS_SENDER_ID).toBe(cfg.sms.senderId);
+      // SMS through End User Messaging: the configured identity and configuration set, links per smsLinks.
+      expect(rc.SMS_ORIGINATION_IDENTITY).toBe(cfg.sms.originationIdentity);
+      expect(rc.SMS_CONFIGURATION_SET).toBe(cfg.sms.configurationSetName);
+      expect(rc.SMS_LINKS).toBe(cfg.smsLinks);
+      expect(rc.SMS_BANK_CONTACT).toBe(cfg.sms.bankContact);
       expect(env['CAMPAIGN_EMAIL_QUOTA_PER_SECOND']).toBe(String(cfg.quotas.emailPerSecond));
       expect(env['CAMPAIGN_SMS_QUOTA_PER_SECOND']).toBe(String(cfg.quotas.smsPerSecond));
       // No custom domain in dev: the distribution's own name.
@@ -186,6 +190,15 @@ describe('foundation: table, keys, bus, pepper, email and SMS identities', () =>
     const keys = ofType('AWS::KMS::Key');
     expect(keys).toHaveLength(2);
     for (const [, k] of keys) expect(k.Properties['EnableKeyRotation']).toBe(true);
+  });
+
+  it('the bus and its archive carry contact details: both use the customer-managed data key; the bus dead-letters what it cannot encrypt', () => {
+    const dataKey = ofType('AWS::KMS::Key').find(([id]) => id.includes('DataKey'))![0];
+    s.main.hasResourceProperties('AWS::Events::EventBus', {
+      KmsKeyIdentifier: { 'Fn::GetAtt': [dataKey, 'Arn'] },
+      DeadLetterConfig: { Arn: Match.anyValue() },
+    });
+    s.main.hasResourceProperties('AWS::Events::Archive', { KmsKeyIdentifier: { 'Fn::GetAtt': [dataKey, 'Arn'] } });
   });
 
   it('the custom bus takes only bank.core events from the core bank accounts, and archives', () => {
@@ -243,6 +256,7 @@ describe('foundation: table, keys, bus, pepper, email and SMS identities', () =>
 
   it('SMS: an End User Messaging configuration set sends status events to the delivery topic', () => {
     s.main.hasResourceProperties('AWS::SMSVOICE::ConfigurationSet', {
+      ConfigurationSetName: cfg.sms.configurationSetName,
       DefaultSenderId: cfg.sms.senderId,
       EventDestinations: [Match.objectLike({ Enabled: true, MatchingEventTypes: ['TEXT_ALL'], SnsDestination: { TopicArn: Match.anyValue() } })],
     });
@@ -279,6 +293,16 @@ describe('alert pipeline: routing table -> EventBridge rules -> SQS buffers', ()
       });
     }
   });
+
+  it('every SQS trigger has a maximum concurrency (the configured one for the routing table queues)', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThanOrEqual(routes.filter((r) => r.via === 'sqs').length);
+    for (const [id, m] of mappings) {
+      const max = (m.Properties['ScalingConfig'] as Json | undefined)?.['MaximumConcurrency'];
+      expect(max, id).toBeGreaterThanOrEqual(2);
+      if (id.includes('AlertPipeline')) expect(max, id).toBe(cfg.queues.maxConcurrency);
+    }
+  });
 });
 
 describe('actions and authorisation API', () => {
@@ -289,8 +313,30 @@ describe('actions and authorisation API', () => {
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
       DefaultRouteSettings: { ThrottlingRateLimit: cfg.actionPages.throttleRatePerSecond, ThrottlingBurstLimit: cfg.actionPages.throttleBurst },
     });
-    const format = String((ofType('AWS::ApiGatewayV2::Stage')[0]![1].Properties['AccessLogSettings'] as Json)['Format']);
-    expect(format, 'the path holds tokens and must not be logged').not.toMatch(/\$context\.path|resourcePath/);
+    for (const [id, stage] of ofType('AWS::ApiGatewayV2::Stage')) {
+      const format = String((stage.Properties['AccessLogSettings'] as Json)['Format']);
+      expect(format, `${id}: the path holds tokens and must not be logged`).not.toMatch(/\$context\.path|resourcePath/);
+    }
+  });
+
+  it('authorize is isolated from public traffic: its own API and stage throttle, reserved concurrency', () => {
+    const apis = ofType('AWS::ApiGatewayV2::Api');
+    const authorizeApi = apis.find(([, a]) => a.Properties['Name'] === `${cfg.namePrefix}-authorize-api`)?.[0];
+    const publicApi = apis.find(([, a]) => a.Properties['Name'] === `${cfg.namePrefix}-api`)?.[0];
+    expect(authorizeApi).toBeDefined();
+    expect(publicApi).toBeDefined();
+    s.main.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: authorizeApi },
+      DefaultRouteSettings: { ThrottlingRateLimit: cfg.authorize.throttleRatePerSecond, ThrottlingBurstLimit: cfg.authorize.throttleBurst },
+    });
+    // Every iam route on the authorisation API, every other route on the public one.
+    for (const [, r] of ofType('AWS::ApiGatewayV2::Route')) {
+      const api = (r.Properties['ApiId'] as { Ref: string }).Ref;
+      expect(api, String(r.Properties['RouteKey'])).toBe(r.Properties['AuthorizationType'] === 'AWS_IAM' ? authorizeApi : publicApi);
+    }
+    expect(resources[functionId('authorize')!]!.Properties['ReservedConcurrentExecutions']).toBe(cfg.authorize.reservedConcurrency);
+    const reserved = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties['ReservedConcurrentExecutions'] !== undefined);
+    expect(reserved.map(([id]) => id)).toEqual([functionId('authorize')]);
   });
 
   it('operators: Cognito with MFA required, threat protection enforced, no self sign-up; JWT authoriser', () => {
@@ -304,11 +350,24 @@ describe('actions and authorisation API', () => {
     s.main.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT' });
   });
 
-  it('the core bank assumes a role that may invoke exactly POST /v1/authorize on the stage', () => {
+  it('the core bank assumes a role (named principals, ExternalId) that may invoke exactly POST /v1/authorize on the stage', () => {
+    const principals = cfg.coreBank.invokerPrincipalArns.length === 1 ? cfg.coreBank.invokerPrincipalArns[0] : cfg.coreBank.invokerPrincipalArns;
     s.main.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: Match.anyValue() } })] },
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { AWS: principals },
+            Condition: { StringEquals: { 'sts:ExternalId': cfg.coreBank.externalId } },
+          },
+        ],
+      },
       Description: Match.stringLikeRegexp('core bank'),
     });
+    // No account root is trusted.
+    const role = ofType('AWS::IAM::Role').find(([, r]) => String(r.Properties['Description']).includes('core bank'))!;
+    expect(JSON.stringify(role[1].Properties['AssumeRolePolicyDocument'])).not.toMatch(/:root/);
     s.main.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: [
@@ -398,8 +457,19 @@ describe('actions and authorisation API', () => {
       ]),
     });
     s.edge.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', { RedactedFields: [{ UriPath: {} }] });
-    const [logging] = Object.values(s.edge.findResources('AWS::WAFv2::LoggingConfiguration')) as { Properties: Json }[];
-    expect(JSON.stringify(logging!.Properties['LogDestinationConfigs'])).toMatch(/:logs:us-east-1:\d{12}:log-group:aws-waf-logs-LinkedAlerts-dev"/);
+  });
+
+  it('the WAF blocks large bodies except on /ops/* (audience uploads), and the common rule set only counts its 8 KB rule', () => {
+    const [acl] = Object.values(s.edge.findResources('AWS::WAFv2::WebACL')) as { Properties: { Rules: Json[] } }[];
+    const rules = acl!.Properties.Rules as { Name: string; Priority: number; Statement: Json }[];
+    const body = rules.find((r) => r.Name === BODY_SIZE_RULE)!;
+    expect(JSON.stringify(body.Statement)).toContain(`"Size":${cfg.actionPages.wafMaxBodyBytes}`);
+    expect(JSON.stringify(body.Statement)).toMatch(/"NotStatement":\{"Statement":\{"ByteMatchStatement":\{[^}]*"SearchString":"\/ops\/"/);
+    const common = rules.find((r) => r.Name === 'AWSManagedRulesCommonRuleSet')!;
+    expect(common.Statement).toEqual({
+      ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet', RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }] },
+    });
+    expect(new Set(rules.map((r) => r.Priority)).size).toBe(rules.length);
   });
 });
 
@@ -418,7 +488,8 @@ describe('replies and delivery', () => {
   });
 
   it('email replies: a receipt rule for the Reply-To address, scanned, TLS required, to SNS (base64) for email-reply', () => {
-    s.main.hasResourceProperties('AWS::SES::ReceiptRule', {
+    expect(s.stacks.mail.region).toBe(cfg.sesReceivingRegion);
+    s.mail.hasResourceProperties('AWS::SES::ReceiptRule', {
       Rule: Match.objectLike({
         Recipients: [cfg.email.replyToAddress],
         ScanEnabled: true,
@@ -453,6 +524,16 @@ describe('replies and delivery', () => {
 });
 
 describe('least privilege', () => {
+  it('SMS senders may send only from the configured identity through the configuration set (no sns:Publish)', () => {
+    const senders = deployedNames().filter((n) => functionPermissions[n as FunctionName]?.sendSms);
+    expect(senders.length).toBeGreaterThan(0);
+    for (const name of senders) {
+      const st = statementsOf(name).find((x) => x.Sid === 'SendSmsFromTheBankIdentityOnly')!;
+      expect(st.Action).toBe('sms-voice:SendTextMessage');
+      expect(st.Resource).toEqual([cfg.sms.originationIdentity, `arn:aws:sms-voice:${cfg.region}:${cfg.account}:configuration-set/${cfg.sms.configurationSetName}`]);
+    }
+  });
+
   it('no statement allows a wildcard action, and `*` resources only where AWS has no ARN', () => {
     for (const [id, p] of ofType('AWS::IAM::Policy')) {
       for (const st of (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement) {
@@ -460,7 +541,7 @@ describe('least privilege', () => {
         for (const a of actionsOf(st)) expect(a, `${id}: ${a}`).not.toMatch(/(^\*$|:\*$)/);
         if (resourcesOf(st).includes('*')) {
           expect(actionsOf(st), `${id}: * resource`).toSatisfy((acts: string[]) =>
-            acts.every((a) => a === 'sns:Publish' || a === 'secretsmanager:GetRandomPassword'),
+            acts.every((a) => a === 'secretsmanager:GetRandomPassword'),
           );
         }
       }
@@ -477,16 +558,10 @@ describe('least privilege', () => {
       expect(actions.has('dynamodb:Scan'), `${name} Scan`).toBe(Boolean(perms.scan));
       expect(actions.has('ses:SendEmail'), `${name} SendEmail`).toBe(Boolean(perms.sendEmail));
       expect(actions.has('ses:SendBulkEmail'), `${name} SendBulkEmail`).toBe(Boolean(perms.sendBulkEmail));
-      expect(actions.has('sns:Publish'), `${name} sns:Publish`).toBe(Boolean(perms.sendSms));
+      expect(actions.has('sms-voice:SendTextMessage'), `${name} SendTextMessage`).toBe(Boolean(perms.sendSms));
+      expect(actions.has('sns:Publish'), `${name} sns:Publish`).toBe(false);
       expect(actions.has('events:PutEvents'), `${name} PutEvents`).toBe(Boolean(perms.putEvents));
       expect(actions.has('secretsmanager:GetSecretValue'), `${name} pepper`).toBe(Boolean(perms.readPepper));
-    }
-  });
-
-  it('SMS senders may publish to phone numbers but every topic is denied', () => {
-    for (const name of deployedNames().filter((n) => functionPermissions[n as FunctionName]?.sendSms)) {
-      const deny = statementsOf(name).find((st) => st.Effect === 'Deny');
-      expect(deny, name).toMatchObject({ Action: 'sns:Publish', Resource: 'arn:aws:sns:*:*:*' });
     }
   });
 
@@ -549,6 +624,77 @@ describe('monitoring', () => {
     s.main.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'InvalidEvent', Dimensions: [{ Name: 'service', Value: 'alert' }], Threshold: 0 });
     s.main.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: cfg.monitoring.alarmEmail });
     s.main.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('monitoring: SMS, partial batch failures, queue age', () => {
+  const alarmNamed = (name: string) => ofType('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties['AlarmName'] === name)?.[1].Properties;
+
+  it('SMS: the month-to-date spend (Maximum) at the configured USD, and delivered parts below the configured share', () => {
+    s.main.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${cfg.namePrefix}-sms-monthly-spend`,
+      Namespace: 'AWS/SMSVoice',
+      MetricName: 'TextMessageMonthlySpend',
+      Statistic: 'Maximum',
+      Threshold: cfg.sms.monthlySpendAlarmUsd,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const delivered = alarmNamed(`${cfg.namePrefix}-sms-delivered-below`)!;
+    expect(delivered['Threshold']).toBe(cfg.sms.deliveredPercentAlarm);
+    expect(JSON.stringify(delivered['Metrics'])).toMatch(/NumberOfTextMessagePartsDelivered.*NumberOfTextMessagePartsSent|NumberOfTextMessagePartsSent.*NumberOfTextMessagePartsDelivered/);
+  });
+
+  it("a queue-fed function's error rate counts the records its batches reported failed (SQS received minus deleted)", () => {
+    const alert = alarmNamed(`${cfg.namePrefix}-error-rate-alert`)!;
+    const metrics = alert['Metrics'] as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string } } }[];
+    const expression = metrics.find((m) => m.Expression)!.Expression!;
+    expect(expression).toContain('received0 - deleted0');
+    const names = metrics.filter((m) => m.MetricStat).map((m) => `${m.MetricStat!.Metric.Namespace}/${m.MetricStat!.Metric.MetricName}`);
+    expect(names).toEqual(expect.arrayContaining(['AWS/SQS/NumberOfMessagesReceived', 'AWS/SQS/NumberOfMessagesDeleted', 'AWS/Lambda/Errors']));
+    // A function no queue feeds keeps the plain invocation error rate.
+    const authorize = alarmNamed(`${cfg.namePrefix}-error-rate-authorize`)!;
+    expect(JSON.stringify(authorize['Metrics'])).not.toContain('AWS/SQS');
+  });
+
+  it("the oldest-message alarm allows campaign work its slices (two visibility timeouts), alert queues five minutes", () => {
+    const campaign = alarmNamed(`${cfg.namePrefix}-buffer-behind-campaign-work`);
+    expect(campaign, 'campaign-work buffer alarm').toBeDefined();
+    const campaignFn = resources[functionId('campaign')!]!;
+    expect(Number(campaign!['Threshold'])).toBeGreaterThanOrEqual(2 * Number(campaignFn.Properties['Timeout']));
+    expect(alarmNamed(`${cfg.namePrefix}-buffer-behind-CoreEventsToAlert`)!['Threshold']).toBe(300);
+  });
+});
+
+describe('a failed first deploy does not block the next', () => {
+  it('no retained resource has a fixed physical name (a rolled-back create would leave it, and "already exists" would fail the retry)', () => {
+    // Names that must be unique in the account and region. (A Cognito user pool name need not be:
+    // the retained pool of a failed deploy is an orphan to delete, not a blocker; docs/deploy.md.)
+    const nameProps = ['LogGroupName', 'TableName', 'QueueName', 'TopicName', 'Name', 'FunctionName', 'SecretName', 'AliasName', 'BucketName'];
+    for (const t of [s.main, s.edge, s.mail]) {
+      const all = (t.toJSON() as { Resources: Record<string, Resource & { DeletionPolicy?: string }> }).Resources;
+      const retained = Object.entries(all).filter(([, r]) => r.DeletionPolicy === 'Retain');
+      expect(retained.length).toBeGreaterThan(0);
+      for (const [id, r] of retained) {
+        for (const p of nameProps) {
+          const v = r.Properties?.[p];
+          expect(typeof v === 'string' ? `${id}.${p} = ${v}` : undefined, `${id} is retained with a fixed ${p}`).toBeUndefined();
+        }
+      }
+    }
+  });
+
+  it('function log groups are named by CloudFormation and each function logs to its own', () => {
+    for (const name of deployedNames()) {
+      const fn = resources[functionId(name)!]!;
+      const group = ((fn.Properties['LoggingConfig'] as Json)['LogGroup'] as { Ref: string }).Ref;
+      expect(resources[group]!.Type).toBe('AWS::Logs::LogGroup');
+      expect(resources[group]!.Properties['LogGroupName'], name).toBeUndefined();
+    }
+  });
+
+  it("the WAF log group's name ends with the stack id (WAF requires the aws-waf-logs- prefix)", () => {
+    const [group] = Object.values(s.edge.findResources('AWS::Logs::LogGroup')) as { Properties: Json }[];
+    expect(JSON.stringify(group!.Properties['LogGroupName'])).toMatch(/aws-waf-logs.*AWS::StackId/);
   });
 });
 

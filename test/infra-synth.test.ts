@@ -33,12 +33,13 @@ describe('cdk synth of the real app (dev), offline, with bundling and cdk-nag', 
     result = runApp({ env: 'dev' }, outdir);
   }, 200_000);
 
-  it('succeeds with both stacks in the cloud assembly', () => {
+  it('succeeds with the three stacks in the cloud assembly', () => {
     expect(result.status, result.stderr.slice(-3000)).toBe(0);
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { type: string; environment?: string }> };
     const stacks = Object.entries(manifest.artifacts).filter(([, a]) => a.type === 'aws:cloudformation:stack');
     expect(Object.fromEntries(stacks.map(([id, a]) => [id, a.environment]))).toEqual({
       'LinkedAlerts-dev-edge': 'aws://111111111111/us-east-1',
+      'LinkedAlerts-dev-mail': 'aws://111111111111/ap-northeast-1',
       'LinkedAlerts-dev': 'aws://111111111111/ap-northeast-1',
     });
   });
@@ -66,28 +67,47 @@ describe('prod configuration', () => {
   it('serves the action pages on the custom domain with TLS 1.2 and links point there', () => {
     s.main.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
-        Aliases: ['alerts.example-bank.jp'],
+        Aliases: ['go.example-bank.jp'],
         ViewerCertificate: Match.objectLike({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' }),
       }),
     });
     const fns = Object.values(s.main.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables: Record<string, unknown> } } }[];
     const urls = fns.map((f) => f.Properties.Environment?.Variables['ACTION_BASE_URL']).filter(Boolean);
     expect(urls.length).toBeGreaterThan(0);
-    for (const u of urls) expect(u).toBe('https://alerts.example-bank.jp/a/');
+    for (const u of urls) expect(u).toBe('https://go.example-bank.jp/a/');
   });
 
-  it('uses the prod origination number, retention and rate limit', () => {
+  it("the public API's execute-api endpoint is off: CloudFront reaches it through the API's own custom domain, Host forwarded", () => {
+    s.main.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'LinkedAlerts-prod-api', DisableExecuteApiEndpoint: true });
+    // The authorisation API keeps its endpoint: the core bank signs requests for it.
+    s.main.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'LinkedAlerts-prod-authorize-api', DisableExecuteApiEndpoint: Match.absent() });
+    s.main.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'go.example-bank.jp',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: Match.stringLikeRegexp('^arn:aws:acm:ap-northeast-1:'), SecurityPolicy: 'TLS_1_2' })],
+    });
+    s.main.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    const [dist] = Object.values(s.main.findResources('AWS::CloudFront::Distribution')) as { Properties: { DistributionConfig: Record<string, unknown> } }[];
+    const config = JSON.stringify(dist!.Properties.DistributionConfig);
+    expect(config).toMatch(/"DomainName":\{"Fn::GetAtt":\["\w*OriginDomain\w*","RegionalDomainName"\]\}/);
+    expect(config).not.toContain('execute-api');
+    // All viewer headers including Host (the managed AllViewer policy), so API Gateway maps the request.
+    expect(config).toContain('"OriginRequestPolicyId":"216adef6-5c7f-47e4-b989-5492eafa07d3"');
+  });
+
+  it('uses the prod origination identity, retention and rate limit', () => {
+    const prod = loadDeployConfig('prod');
     s.edge.hasResourceProperties('AWS::WAFv2::WebACL', {
-      Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: Match.objectLike({ Limit: 300 }) } })]),
+      Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: Match.objectLike({ Limit: prod.actionPages.wafRateLimitPer5Minutes }) } })]),
     });
     s.main.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 3653 });
     const fns = Object.values(s.main.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables: Record<string, unknown> } } }[];
-    expect(fns.some((f) => f.Properties.Environment?.Variables['SMS_ORIGINATION_NUMBER'] === '+81312345678')).toBe(true);
+    expect(fns.some((f) => f.Properties.Environment?.Variables['SMS_ORIGINATION_IDENTITY'] === prod.sms.originationIdentity)).toBe(true);
   });
 
   it('protects both stacks from deletion', () => {
     expect(s.stacks.main.terminationProtection).toBe(true);
     expect(s.stacks.edge.terminationProtection).toBe(true);
+    expect(s.stacks.mail.terminationProtection).toBe(true);
   });
 
   it('has zero unacknowledged cdk-nag findings (no CFR4 acknowledgement needed with the custom domain)', () => {
