@@ -42,7 +42,8 @@ async function changeApp(verb: Verb, accountId: string, activationId: string, ct
     const t: AppTransition = confirming ? confirmAppTransition(hold.state, account.state) : deactivateAppTransition(hold.state);
     if (t.kind === 'REFUSED') throw new ActionRefusedError(t.reason === 'ACCOUNT_FROZEN' ? 'ACCOUNT_FROZEN' : 'ACTION_NOT_AVAILABLE');
     const tokenItems = ctx.token ? [tokenUse(accountId, ctx.token, at, alsoUnused)] : [];
-    const names = { '#apps': 'apps', '#h': activationId, '#st': 'state', '#s': 'state' };
+    // DynamoDB refuses names an expression does not use: #s only when the account's state is checked.
+    const names: Record<string, string> = { '#apps': 'apps', '#h': activationId, '#st': 'state', ...(confirming ? { '#s': 'state' } : {}) };
     // Confirming also depends on the account not being frozen meanwhile (same item: one condition).
     const accountActive = confirming ? ' AND #s = :active' : '';
     const activeValue = confirming ? { ':active': 'ACTIVE' } : {};
