@@ -1,9 +1,10 @@
 /**
  * Contracts of the notifications AWS sends us (not ours to change, so fields we do not use are
  * allowed through and AWS may add more): the SNS envelope Lambda receives, End User Messaging
- * two-way SMS inbound messages and SMS delivery events, SES receipt notifications (SNS action,
- * with SPF/DKIM/DMARC verdicts and the raw MIME content) and SES event-publishing records from a
- * configuration set. Only the fields the handlers rely on are required.
+ * two-way SMS inbound messages and SMS status events (configuration set event destination), SES
+ * receipt notifications (SNS action, with SPF/DKIM/DMARC verdicts and the raw MIME content) and
+ * SES event-publishing records from a configuration set. Only the fields the handlers rely on
+ * are required.
  */
 import { z } from 'zod';
 
@@ -164,17 +165,36 @@ export const SmsEventType = z.enum([
 ]);
 export type SmsEventType = z.infer<typeof SmsEventType>;
 
+/**
+ * End User Messaging SMS event, as a configuration set's event destination publishes it (the
+ * documented shape: "Messaging Events", SMS example log). The delivery function matches it to an
+ * alert by `messageId` (indexed from AlertSent) or by `context.alertId` (the SendTextMessage
+ * Context we set). Fields we do not use are optional here; AWS may add more.
+ */
 export const SmsDeliveryEvent = z.object({
   eventType: SmsEventType,
   eventVersion: z.string().optional(),
+  /** Unix time in milliseconds. */
   eventTimestamp: z.number(),
+  /** False while the carrier may still report something else (up to 72 hours). */
   isFinal: z.boolean().optional(),
   originationPhoneNumber: z.string().optional(),
   destinationPhoneNumber: z.string(),
+  isInternationalSend: z.boolean().optional(),
+  isoCountryCode: z.string().optional(),
+  mcc: z.string().optional(),
+  mnc: z.string().optional(),
   messageId: z.string().min(1).max(256),
+  messageRequestTimestamp: z.number().optional(),
+  messageEncoding: z.string().optional(),
+  messageType: z.string().optional(),
   messageStatus: z.string().optional(),
   messageStatusDescription: z.string().optional(),
-  /** Key/values given at send time (SendTextMessage Context): we put the alert id there. */
+  /** Key/values given at send time (SendTextMessage Context, at most 5): we put the alert id there. */
   context: z.record(z.string(), z.string()).optional(),
+  /** Message parts billed (a Japanese alert is two). */
+  totalMessageParts: z.number().int().nonnegative().optional(),
+  totalMessagePrice: z.number().optional(),
+  totalCarrierFee: z.number().optional(),
 });
 export type SmsDeliveryEvent = z.infer<typeof SmsDeliveryEvent>;

@@ -45,6 +45,8 @@ describe('SMS replies', () => {
     expect(acks[0]!.message).toContain('凍結しました');
     expect(acks[0]!.message).toContain('...1234');
     expect(acks[0]!.message.length).toBeLessThanOrEqual(70);
+    // Through End User Messaging like the alerts, marked as an acknowledgement (no alertId: never taken for the alert's SMS).
+    expect(acks[0]).toMatchObject({ protocol: 'sms-voice-v2', messageType: 'TRANSACTIONAL', context: { kind: 'reply-ack' } });
     expect(eventsFor(f.accountId).some((e) => JSON.stringify(e).includes('AccountFrozen'))).toBe(true);
   });
 
