@@ -17,13 +17,16 @@
  * Outcomes are returned for the handler to log and count; anything that must be retried throws
  * AlertRetryError after every message that could go out has gone out and been recorded.
  */
-import { CORE_SOURCE, EventBridgeEnvelope, coreEvents, type CoreEventName, type CustomerProfileUpserted } from '../../events/core.ts';
+import { CORE_SOURCE, EventBridgeEnvelope, coreEvents, type CoreEventName, type CustomerProfileUpserted, type WithdrawalPosted } from '../../events/core.ts';
 import type { AlertChannel, AlertingEvent } from '../../events/alerting.ts';
 import { runtimeConfig } from '../config.ts';
 import { decideAlert, type AlertableEvent, type AlertPlan, type CustomerView, type Recipient, type AccountView, type LinkView } from '../domain/alert-decision.ts';
 import { renderAlertMessages, type RenderedAlert } from '../domain/messages/index.ts';
 import { getAccount, getCustomer, upsertCustomerProfile } from '../store/customers.ts';
 import { createLink, getLink, isProviderSuspended } from '../store/links.ts';
+import { openAppHold, openHoldPeriod, recordPostedWithdrawal } from '../holds/allowance-store.ts';
+import { assessDebit } from '../domain/authorize.ts';
+import type { AccountRecord } from '../store/types.ts';
 import { issueToken } from '../store/tokens.ts';
 import { tokenPeppers } from '../adapters/pepper.ts';
 import { sendEmail } from '../adapters/email.ts';
@@ -153,7 +156,7 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
     if (!c) return unknown({ accountId, customerId: a.customerId });
     customer = customerView(c);
     account = a;
-    link = l;
+    link = l ?? (event.detailType === 'WithdrawalPosted' ? pendingAppAsLink(event.detail, a, now) : undefined);
   }
 
   // The link record and the alert do not depend on each other: write it while the alert goes out.
@@ -177,6 +180,7 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
       (e: unknown) => e ?? new Error('createLink failed'),
     );
   }
+  linkWrite = Promise.all([linkWrite, recordHold(event, cfg, now)]).then(([e, h]) => e ?? h);
 
   const decision = decideAlert(event, { customer, account, ...(link ? { link } : {}), now, providerSuspended });
   if (!decision.alert) {
@@ -189,6 +193,42 @@ export async function processCoreEvent(body: unknown, opts: { now?: Date } = {})
   const outcome: EventOutcome = { status: 'ALERTED', eventId, detailType: event.detailType, alertId: decision.plan.alertId, occurredAt: decision.plan.content.occurredAt, deliveries };
   if (deliveries.some((d) => retryKinds.has(d.result))) throw new AlertRetryError(decision.plan.alertId, eventId, deliveries);
   return outcome;
+}
+
+/**
+ * The holds (src/holds/): a new link opens or extends the account's allowance period, an app
+ * activation opens a pending app hold, a withdrawal through a pending hold that the core never
+ * reserved consumes the allowance. Each is idempotent (a redelivered event changes nothing); a
+ * failure is returned like the link write's, so the event is retried.
+ */
+function recordHold(event: AlertableEvent, cfg: ReturnType<typeof runtimeConfig>, now: Date): Promise<unknown> {
+  const holdUntil = (occurredAt: string) => new Date(Date.parse(occurredAt) + cfg.HOLD_WINDOW_HOURS * 3_600_000).toISOString();
+  let write: Promise<unknown>;
+  switch (event.detailType) {
+    case 'LinkCreated':
+      write = openHoldPeriod(event.detail.accountId, holdUntil(event.detail.occurredAt), now);
+      break;
+    case 'AppActivated':
+      write = openAppHold(event.detail, holdUntil(event.detail.occurredAt), now);
+      break;
+    case 'WithdrawalPosted':
+      write = recordPostedWithdrawal(event.detail, { limitMinor: cfg.HOLD_LIMIT_MINOR, limitCurrency: 'JPY' }, now);
+      break;
+    default:
+      return Promise.resolve(undefined);
+  }
+  return write.then(
+    () => undefined,
+    (e: unknown) => e ?? new Error('hold write failed'),
+  );
+}
+
+/** A cardless withdrawal through a pending app hold alerts like one through a pending link, naming the app. */
+function pendingAppAsLink(w: WithdrawalPosted, a: AccountRecord, now: Date): LinkView | undefined {
+  const assessed = assessDebit(w, { ...a, state: 'ACTIVE' }, undefined, new Date(Math.min(Date.parse(w.occurredAt), now.getTime())));
+  if (!('through' in assessed) || assessed.through.holdKind !== 'APP') return undefined;
+  const app = a.apps?.[assessed.through.holdId];
+  return app ? { providerName: app.appName, state: 'PENDING', holdUntil: app.holdUntil } : undefined;
 }
 
 async function deliver(plan: AlertPlan, customer: CustomerView, now: Date): Promise<DeliveryResult[]> {
@@ -206,13 +246,16 @@ async function deliver(plan: AlertPlan, customer: CustomerView, now: Date): Prom
       // from and sends the "it was me" code to the other channel (src/stepup/codes.ts).
       const channels = [...new Set(targets.filter((_, i) => claims[i]!.kind === 'CLAIMED').map((t) => t.channel))];
       const urls: Partial<Record<AlertChannel, string>> = {};
-      for (const channel of channels) {
-        const { token } = await issueToken(
-          { accountId: plan.tokenAccountId, customerId: customer.customerId, alertId: plan.alertId, actions: plan.actions, channel },
-          { pepper: current, ttlDays: cfg.TOKEN_TTL_DAYS, now },
-        );
-        urls[channel] = cfg.ACTION_BASE_URL + token;
-      }
+      // The tokens do not depend on each other: issued at once, not one after the other.
+      await Promise.all(
+        channels.map(async (channel) => {
+          const { token } = await issueToken(
+            { accountId: plan.tokenAccountId, customerId: customer.customerId, alertId: plan.alertId, actions: plan.actions, channel },
+            { pepper: current, ttlDays: cfg.TOKEN_TTL_DAYS, now },
+          );
+          urls[channel] = cfg.ACTION_BASE_URL + token;
+        }),
+      );
       const renderWith = (actionUrl: string) => renderAlertMessages(plan.content, {
         locale: plan.locale,
         actionUrl,
@@ -220,6 +263,8 @@ async function deliver(plan: AlertPlan, customer: CustomerView, now: Date): Prom
         ...(plan.displayName ? { displayName: plan.displayName } : {}),
         canRevokeLink: plan.actions.some((a) => a.kind === 'REVOKE_LINK'),
         canConfirmLink: plan.actions.some((a) => a.kind === 'CONFIRM_LINK'),
+        canDeactivateApp: plan.actions.some((a) => a.kind === 'DEACTIVATE_APP'),
+        ...(plan.sourceEventType === 'AppActivated' ? { appHold: { hours: cfg.HOLD_WINDOW_HOURS, limitMinor: cfg.HOLD_LIMIT_MINOR } } : {}),
         sms: { links: cfg.SMS_LINKS, bankContact: cfg.SMS_BANK_CONTACT },
       });
       const byEmail = urls.EMAIL ? renderWith(urls.EMAIL) : undefined;

@@ -81,7 +81,7 @@ export class ActionRefusedError extends Error {
 }
 
 const MAX_ATTEMPTS = 5;
-const FREEZE_KEY = 'FREEZE_ACCOUNT';
+export const FREEZE_KEY = 'FREEZE_ACCOUNT';
 const revokeKey = (linkId: string) => `REVOKE_LINK:${linkId}`;
 
 /** Identifies the token in the audit trail without being usable as one. */
@@ -93,7 +93,7 @@ export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWrit
  * The token's part of the transaction. `alsoUnused` lists other actions of the same token that
  * must not have been used either ("it was me" after "freeze" from the same alert).
  */
-function tokenUse(accountId: string, token: NonNullable<ActionContext['token']>, at: string, alsoUnused: string[] = []): TransactItem {
+export function tokenUse(accountId: string, token: NonNullable<ActionContext['token']>, at: string, alsoUnused: string[] = []): TransactItem {
   const names: Record<string, string> = { '#used': 'used', '#k': token.actionKey };
   const unused = ['attribute_not_exists(#used.#k)'];
   alsoUnused.forEach((k, i) => {
@@ -113,7 +113,7 @@ function tokenUse(accountId: string, token: NonNullable<ActionContext['token']>,
 }
 
 /** Why the token part failed, read back after a cancelled transaction. */
-async function tokenProblem(accountId: string, token: NonNullable<ActionContext['token']>, at: string, alsoUnused: string[]): Promise<ActionRefusal | undefined> {
+export async function tokenProblem(accountId: string, token: NonNullable<ActionContext['token']>, at: string, alsoUnused: string[]): Promise<ActionRefusal | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName(), Key: key.token(token.tokenHash), ConsistentRead: true }));
   const item = out.Item;
   if (!item || item.accountId !== accountId || String(item.expiresAt) <= at) return 'TOKEN_UNUSABLE';
@@ -123,7 +123,7 @@ async function tokenProblem(accountId: string, token: NonNullable<ActionContext[
   return undefined;
 }
 
-function auditFor(
+export function auditFor(
   accountId: string,
   ctx: ActionContext,
   at: string,
@@ -149,7 +149,7 @@ function auditFor(
   return auditPut(entry) as TransactItem;
 }
 
-async function transact(items: TransactItem[]): Promise<boolean> {
+export async function transact(items: TransactItem[]): Promise<boolean> {
   try {
     await db().send(new TransactWriteCommand({ TransactItems: items }));
     return true;
@@ -179,17 +179,17 @@ const OUTBOX_TTL_SECONDS = 14 * 86_400;
 const OUTBOX_SWEEP_EVERY_MS = 60_000;
 const OUTBOX_CLAIM_STALE_MS = 60_000;
 
-interface Outboxed {
+export interface Outboxed {
   event: AlertingEvent;
   key: { pk: string; sk: string };
 }
 
-function outboxed(event: AlertingEvent, at: string): Outboxed {
+export function outboxed(event: AlertingEvent, at: string): Outboxed {
   const id = randomUUID();
   return { event, key: { pk: `OUTBOX#${parseInt(id.slice(0, 2), 16) % OUTBOX_SHARDS}`, sk: `${at}#${id}` } };
 }
 
-function outboxPut(o: Outboxed): TransactItem {
+export function outboxPut(o: Outboxed): TransactItem {
   return {
     Put: {
       TableName: tableName(),
@@ -203,7 +203,7 @@ function outboxPut(o: Outboxed): TransactItem {
 const pendingDeletes = new Set<Promise<void>>();
 
 /** Publishes a committed change's event; false when it stays pending in the outbox. */
-async function publishAfterCommit(o: Outboxed): Promise<boolean> {
+export async function publishAfterCommit(o: Outboxed): Promise<boolean> {
   try {
     await publishEvents([o.event]);
   } catch {

@@ -43,12 +43,30 @@ function origin(c: AlertContent, locale: Locale): [string, string][] {
 
 function actionsSentence(ctx: RenderContext): string {
   if (ctx.locale === 'ja') {
-    const acts = ['口座の利用停止', ...(ctx.canRevokeLink ? ['連携の解除'] : []), ...(ctx.canConfirmLink ? ['「本人による操作」の確認'] : [])];
+    const acts = [
+      '口座の利用停止',
+      ...(ctx.canRevokeLink ? ['連携の解除'] : []),
+      ...(ctx.canDeactivateApp ? ['アプリの停止'] : []),
+      ...(ctx.canConfirmLink || ctx.canDeactivateApp ? ['「本人による操作」の確認'] : []),
+    ];
     return `下のボタンから内容を確認し、${acts.join('・')}ができます。リンクの有効期限は${ctx.ttlDays}日です。`;
   }
-  const acts = ['freeze the account', ...(ctx.canRevokeLink ? ['revoke the link'] : []), ...(ctx.canConfirmLink ? ['confirm it was you'] : [])];
+  const acts = [
+    'freeze the account',
+    ...(ctx.canRevokeLink ? ['revoke the link'] : []),
+    ...(ctx.canDeactivateApp ? ['deactivate the app'] : []),
+    ...(ctx.canConfirmLink || ctx.canDeactivateApp ? ['confirm it was you'] : []),
+  ];
   const list = acts.length > 1 ? `${acts.slice(0, -1).join(', ')} or ${acts[acts.length - 1]}` : acts[0]!;
   return `Use the button below to review it and ${list}. The link is valid for ${ctx.ttlDays} days.`;
+}
+
+/** What the app's hold means: cardless withdrawals share a small allowance until "it was me". */
+function appHoldNotice(h: NonNullable<RenderContext['appHold']>, locale: Locale): string {
+  const limit = formatAmount(h.limitMinor, 'JPY', locale);
+  return locale === 'ja'
+    ? `安全のため、有効化から${h.hours}時間は、カードレスでの出金が合計${limit}を超えると、ご本人の確認（下のボタンから）まで保留されます。`
+    : `For your safety, for ${h.hours} hours after the activation, cardless withdrawals above ${limit} in total are held until you confirm it was you (button below).`;
 }
 
 function body(c: AlertContent, ctx: RenderContext): Body {
@@ -97,7 +115,7 @@ function body(c: AlertContent, ctx: RenderContext): Body {
           ...(c.deviceName ? [[ja ? '端末名' : 'Device name', oneLine(c.deviceName)] as [string, string]] : []),
           ...origin(c, ctx.locale),
         ],
-        advice,
+        advice: ctx.appHold ? [appHoldNotice(ctx.appHold, ctx.locale), ...advice] : advice,
       };
     case 'WITHDRAWAL': {
       const amount = formatAmount(c.amount, c.currency, ctx.locale);
