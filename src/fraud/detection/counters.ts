@@ -39,8 +39,8 @@ export async function recordSighting(dim: Dimension, k: string, account: string,
             Update: {
               TableName: tableName(),
               Key: { pk, sk: `C#${pad(m)}` },
-              UpdateExpression: 'ADD n :one SET #ttl = :ttl, minute = :m',
-              ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+              UpdateExpression: 'ADD #n :one SET #ttl = :ttl, #m = :m',
+              ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE, '#n': 'n', '#m': 'minute' },
               ExpressionAttributeValues: { ':one': 1, ':ttl': ttl, ':m': m },
             },
           },
@@ -63,7 +63,7 @@ export async function recordSighting(dim: Dimension, k: string, account: string,
   await Promise.all([
     update('SET #f = :t', '#f > :t', { '#f': 'first' }, { ':t': at }),
     update('SET #l = :t', '#l < :t', { '#l': 'last' }, { ':t': at }),
-    ...(linkId ? [update('ADD links :l', undefined, {}, { ':l': new Set([linkId]) })] : []),
+    ...(linkId ? [update('ADD #k :l', undefined, { '#k': 'links' }, { ':l': new Set([linkId]) })] : []),
   ]);
   return false;
 }

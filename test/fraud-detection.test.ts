@@ -1,0 +1,200 @@
+/**
+ * Detection across accounts: the window rule against a brute-force oracle (pure, many runs), and
+ * the whole path (counters in DynamoDB Local, rules, incidents) over shuffled interleavings of
+ * events from many accounts, with duplicates and out-of-order delivery: an incident opens for
+ * exactly the keys where some 10-minute window holds 5 or more distinct accounts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { setupActionEnv, seedAccount, seedLink, type ActionEnv } from './action-support.ts';
+import { fullestWindow, linksAfterContactChange, providerRate, windowUpperBound, type Sighting } from '../src/fraud/detection/rules.ts';
+import { processFraudRecord } from '../src/fraud/consumer.ts';
+import { listIncidents, listMembers } from '../src/fraud/detection/incidents.ts';
+import { getLink } from '../src/store/links.ts';
+import { listAudit } from '../src/store/audit.ts';
+import { db, tableName } from '../src/store/db.ts';
+
+const W = 10 * 60_000;
+const N = 5;
+const T0 = Date.parse('2026-11-29T00:00:00.000Z');
+
+/** The oracle: does any window [s, s + W) hold at least N distinct accounts? */
+function crosses(events: readonly { account: string; at: number }[]): boolean {
+  return events.some((e) => new Set(events.filter((x) => x.at >= e.at && x.at < e.at + W).map((x) => x.account)).size >= N);
+}
+
+/** What the store keeps per (account, minute): the first and the last time. */
+function compress(events: readonly { account: string; at: number }[]): Sighting[] {
+  const byKey = new Map<string, { account: string; first: number; last: number }>();
+  for (const e of events) {
+    const k = `${e.account}|${Math.floor(e.at / 60_000)}`;
+    const cur = byKey.get(k);
+    byKey.set(k, cur ? { account: e.account, first: Math.min(cur.first, e.at), last: Math.max(cur.last, e.at) } : { account: e.account, first: e.at, last: e.at });
+  }
+  return [...byKey.values()].flatMap((s) => [
+    { account: s.account, at: s.first },
+    { account: s.account, at: s.last },
+  ]);
+}
+
+const eventArb = fc.record({ account: fc.integer({ min: 0, max: 7 }).map((i) => `a${i}`), at: fc.integer({ min: 0, max: 40 * 60_000 }).map((ms) => T0 + ms) });
+
+describe('window rule (pure)', () => {
+  it('over first/last-per-minute sightings, some event sees a crossing window exactly when one exists', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { minLength: 1, maxLength: 30 }), (events) => {
+        const s = compress(events);
+        const detected = events.some((e) => fullestWindow(s, e.at, W, N).fires);
+        expect(detected).toBe(crosses(events));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the per-minute counts never under-estimate a window (the cheap path cannot miss one)', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { minLength: 1, maxLength: 30 }), (events) => {
+        const perMinute = new Map<number, Set<string>>();
+        for (const e of events) {
+          const m = Math.floor(e.at / 60_000);
+          perMinute.set(m, (perMinute.get(m) ?? new Set()).add(e.account));
+        }
+        const counts = new Map([...perMinute].map(([m, set]) => [m, set.size]));
+        for (const e of events) {
+          const exact = fullestWindow(compress(events), e.at, W, N).count;
+          expect(windowUpperBound(counts, Math.floor(e.at / 60_000), 10)).toBeGreaterThanOrEqual(exact);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('provider rate: 5x the trailing hourly baseline and at least the minimum', () => {
+    const quiet = new Map<number, number>([[100, 1], [130, 1], [150, 1]]);
+    expect(providerRate(new Map([...quiet, [175, 9]]), 175, 10, 5, 10).fires).toBe(false);
+    expect(providerRate(new Map([...quiet, [175, 10]]), 175, 10, 5, 10).fires).toBe(true);
+    const busy = new Map<number, number>(Array.from({ length: 60 }, (_, i) => [100 + i, 6] as [number, number]));
+    // Baseline 60 per 10 minutes: 299 links is below 5x, 300 is not.
+    expect(providerRate(new Map([...busy, [165, 299]]), 169, 10, 5, 10).fires).toBe(false);
+    expect(providerRate(new Map([...busy, [165, 300]]), 169, 10, 5, 10).fires).toBe(true);
+  });
+
+  it('contact change then link: within the hour after, not before, not after the hour', () => {
+    const c = { kind: 'CONTACT' as const, at: T0 };
+    expect(linksAfterContactChange([c, { kind: 'LINK', at: T0 + 59 * 60_000, linkId: 'l1' }], 3_600_000)).toHaveLength(1);
+    expect(linksAfterContactChange([c, { kind: 'LINK', at: T0 + 60 * 60_000, linkId: 'l1' }], 3_600_000)).toHaveLength(0);
+    expect(linksAfterContactChange([c, { kind: 'LINK', at: T0 - 1, linkId: 'l1' }], 3_600_000)).toHaveLength(0);
+  });
+});
+
+let env: ActionEnv;
+beforeAll(async () => {
+  env = await setupActionEnv();
+});
+afterAll(async () => {
+  await env.bridge.stop();
+});
+
+const envelope = (detailType: string, detail: unknown, source = 'bank.core') => ({ source, 'detail-type': detailType, detail });
+let evt = 0;
+const activation = (accountId: string, ip: string, at: number) =>
+  envelope('AppActivated', { eventId: `ev-${++evt}`, occurredAt: new Date(at).toISOString(), accountId, appId: 'cardless', appName: 'Cardless', origin: { ip } });
+
+async function openIncidentFor(rule: string, k: string): Promise<string | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: { pk: `FRAUDOPEN#${rule}#${k}`, sk: 'OPEN' }, ConsistentRead: true }));
+  return out.Item?.incidentId as string | undefined;
+}
+
+describe('detection through DynamoDB Local', () => {
+  let run = 0;
+  it('shuffled interleavings of many accounts on several addresses, with duplicates: an incident for exactly the crossing addresses', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ ip: fc.integer({ min: 0, max: 2 }), account: fc.integer({ min: 0, max: 6 }), at: fc.integer({ min: 0, max: 30 * 60_000 }) }), { minLength: 3, maxLength: 24 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.infiniteStream(fc.nat()),
+        async (raw, dupIdx, shuffle) => {
+          run++;
+          const events = raw.map((e) => ({ ip: `10.${run % 250}.${Math.floor(run / 250)}.${e.ip + 1}`, account: `pa${e.account}`, at: T0 + e.at }));
+          const bodies = events.map((e) => activation(e.account, e.ip, e.at));
+          // Duplicates: the same envelope (same eventId) delivered again.
+          const delivered = [...bodies, ...dupIdx.map((i) => bodies[i % bodies.length]!)];
+          const order = delivered.map((b, i) => ({ b, r: shuffle.next().value as number, i })).sort((x, y) => x.r - y.r || x.i - y.i);
+          // Concurrency as in production: batches processed in parallel.
+          for (let i = 0; i < order.length; i += 4) await Promise.all(order.slice(i, i + 4).map((o) => processFraudRecord(o.b)));
+          for (const ip of new Set(events.map((e) => e.ip))) {
+            const expected = crosses(events.filter((e) => e.ip === ip));
+            expect({ ip, fired: (await openIncidentFor('ACCOUNTS_PER_IP', ip)) !== undefined }).toEqual({ ip, fired: expected });
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 240_000);
+
+  it('an incident joins later hits, lists each account once, and holds its links for 7 days (audited)', async () => {
+    const ip = '192.0.2.77';
+    const base = Date.now() - 60_000;
+    const accounts = await Promise.all(Array.from({ length: 6 }, () => seedAccount()));
+    const links: string[] = [];
+    for (const [i, a] of accounts.entries()) {
+      const linkId = await seedLink(a.accountId, a.customerId, { createdAt: new Date(base + i * 1000) });
+      links.push(linkId);
+      const body = envelope('LinkCreated', {
+        eventId: `lc-${linkId}`,
+        occurredAt: new Date(base + i * 1000).toISOString(),
+        accountId: a.accountId,
+        linkId,
+        provider: { id: 'dwallet', displayName: 'D-Wallet' },
+        linkType: 'EPAY',
+        channel: 'PROVIDER_APP',
+        origin: { ip },
+      });
+      await processFraudRecord(body);
+      await processFraudRecord(body);
+    }
+    const incidentId = await openIncidentFor('ACCOUNTS_PER_IP', ip);
+    expect(incidentId).toBeDefined();
+    expect((await listIncidents()).filter((x) => x.key === ip)).toHaveLength(1);
+    const members = await listMembers(incidentId!);
+    expect(members.map((m) => m.accountId).sort()).toEqual(accounts.map((a) => a.accountId).sort());
+    for (const [i, a] of accounts.entries()) {
+      const link = await getLink(a.accountId, links[i]!);
+      expect(Date.parse(link!.holdUntil) - Date.parse(link!.createdAt)).toBe(168 * 3_600_000);
+      expect((await listAudit(a.accountId)).filter((e) => e.action === 'extendHold')).toEqual([expect.objectContaining({ actor: 'SYSTEM', target: `LINK#${links[i]}` })]);
+    }
+    const published = env.bridge.publishedEvents().filter((e) => e.detailType === 'SuspiciousActivityDetected' && (e.detail as { key: string }).key === ip);
+    expect(published).toHaveLength(1);
+    expect(published[0]!.detail).toMatchObject({ rule: 'ACCOUNTS_PER_IP', providerIds: ['dwallet'] });
+  });
+
+  it('four accounts from one device within the window open nothing', async () => {
+    const device = `dev-quiet-${Date.now()}`;
+    const accounts = await Promise.all(Array.from({ length: 4 }, () => seedAccount()));
+    for (const [i, a] of accounts.entries()) {
+      await processFraudRecord(envelope('AppActivated', { eventId: `q-${device}-${i}`, occurredAt: new Date(Date.now() - i * 1000).toISOString(), accountId: a.accountId, appId: 'x', appName: 'X', origin: { device } }));
+    }
+    expect(await openIncidentFor('ACCOUNTS_PER_DEVICE', device)).toBeUndefined();
+  });
+
+  it('a contact change followed by a link within the hour opens CONTACT_CHANGE_THEN_LINK for that customer', async () => {
+    const a = await seedAccount();
+    const now = Date.now();
+    await processFraudRecord(
+      envelope('ContactChanged', { eventId: `cc-${a.customerId}`, occurredAt: new Date(now - 30 * 60_000).toISOString(), customerId: a.customerId, previous: { email: 'old@example.jp' }, current: { email: 'new@example.jp' }, channel: 'ONLINE' }),
+    );
+    const linkId = await seedLink(a.accountId, a.customerId);
+    await processFraudRecord(
+      envelope('LinkCreated', { eventId: `lc2-${linkId}`, occurredAt: new Date(now).toISOString(), accountId: a.accountId, linkId, provider: { id: 'pwallet', displayName: 'P-Wallet' }, linkType: 'EPAY', channel: 'ONLINE' }),
+    );
+    const incidentId = await openIncidentFor('CONTACT_CHANGE_THEN_LINK', a.customerId);
+    expect(incidentId).toBeDefined();
+    expect(await listMembers(incidentId!)).toEqual([expect.objectContaining({ accountId: a.accountId, linkId })]);
+  });
+
+  it('a malformed event is rejected with its reason and counts nothing', async () => {
+    expect(await processFraudRecord(envelope('AppActivated', { eventId: 'bad', accountId: 'x' }))).toMatchObject({ kind: 'INVALID' });
+    expect(await processFraudRecord({ nope: true })).toMatchObject({ kind: 'INVALID', reason: 'envelope' });
+  });
+});
