@@ -33,6 +33,27 @@ describe('send ledger', () => {
     expect(await getSend(alertId, 'EMAIL', ref)).toMatchObject({ state: 'SENT', messageId: 'msg-1', owner });
   });
 
+  it('one claim at a time, concurrently: of 20 simultaneous claims exactly one wins, the rest see it IN_FLIGHT', async () => {
+    const { alertId, ref } = fresh();
+    const results = await Promise.all(Array.from({ length: 20 }, () => claimSend(alertId, 'EMAIL', ref, owner, opts)));
+    const winners = results.filter((r) => r.kind === 'CLAIMED');
+    expect(winners).toHaveLength(1);
+    expect(results.filter((r) => r.kind !== 'CLAIMED').map((r) => r.kind)).toEqual(Array(19).fill('IN_FLIGHT'));
+    expect((await getSend(alertId, 'EMAIL', ref))?.attemptId).toBe((winners[0] as { attemptId: string }).attemptId);
+    // Once SENT, another burst of claims all reuse the message id; none may claim again.
+    await markSendSent(alertId, 'EMAIL', ref, (winners[0] as { attemptId: string }).attemptId, 'msg-burst');
+    const later = await Promise.all(Array.from({ length: 20 }, () => claimSend(alertId, 'EMAIL', ref, owner, opts)));
+    expect(later.map((r) => r.kind === 'ALREADY_SENT' && r.messageId)).toEqual(Array(20).fill('msg-burst'));
+  });
+
+  it('a stale claim is taken over by exactly one of 20 concurrent attempts', async () => {
+    const { alertId, ref } = fresh();
+    await claimSend(alertId, 'SMS', ref, owner, { staleSeconds: 5, now: new Date(Date.now() - 10_000) });
+    const results = await Promise.all(Array.from({ length: 20 }, () => claimSend(alertId, 'SMS', ref, owner, { staleSeconds: 5 })));
+    expect(results.filter((r) => r.kind === 'CLAIMED')).toEqual([expect.objectContaining({ kind: 'CLAIMED', tookOverStale: true })]);
+    expect(results.filter((r) => r.kind === 'IN_FLIGHT')).toHaveLength(19);
+  });
+
   it('a released claim (the provider answered with an error) can be taken at once; a FAILED one never', async () => {
     const { alertId, ref } = fresh();
     const a = (await claimSend(alertId, 'SMS', ref, owner, opts)) as { attemptId: string };
