@@ -271,7 +271,8 @@ export function routeSmsStatusEvents(
             return;
           }
           retries++;
-          await new Promise((r) => setTimeout(r, retryDelays[attempt]));
+          // Unref'd: a retry pending when the runtime stops must not keep the process alive.
+          await new Promise((r) => setTimeout(r, retryDelays[attempt]).unref());
         }
       }
     } finally {
