@@ -2,7 +2,7 @@
  * Outbound contracts: what this system publishes on EventBridge with source `bank.alerting`,
  * for partners (cut off the wallet) and operations (call the customer).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ALERTING_SOURCE = 'bank.alerting';
 

@@ -6,7 +6,7 @@
  * SES event-publishing records from a configuration set. Only the fields the handlers rely on
  * are required.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One record of the event Lambda gets from an SNS subscription. */
 export const SnsRecord = z.object({

@@ -2,7 +2,7 @@
  * Inbound contracts: what the bank's core publishes on EventBridge with source `bank.core`.
  * The EventBridge `detail-type` is the event name; `detail` is the matching schema below.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const CORE_SOURCE = 'bank.core';
 

@@ -1,5 +1,5 @@
 /** JSON Schema (draft 2020-12) of every event contract, derived from the zod schemas. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { coreEvents, CORE_SOURCE } from './core.ts';
 import { alertingEvents, ALERTING_SOURCE } from './alerting.ts';
 

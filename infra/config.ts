@@ -7,7 +7,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { campaignTemplates, sesTemplateName } from '../src/campaign/templates.ts';
 import { functionNames } from '../src/routing.ts';
 

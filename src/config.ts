@@ -3,7 +3,7 @@
  * validated: a bad setting fails the cold start with the setting's name, never a half-working
  * function. The same variables are set by the CDK stack and by the local runtime.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const positiveInt = z.coerce.number().int().positive();
 

@@ -14,7 +14,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WithdrawalChannel } from '../../events/core.ts';
 import { runtimeConfig } from '../../src/config.ts';
 import { authorizeWithAllowance, releaseAuthorization, type AuthorizeOutcome, type ReleaseAnswer } from '../../src/holds/authorize-service.ts';

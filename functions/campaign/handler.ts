@@ -13,7 +13,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { engineDepsFromEnv } from '../../src/campaign/deps.ts';
 import { runCampaignWorker, type EngineDeps } from '../../src/campaign/engine.ts';
 import { kickWorker } from '../../src/campaign/service.ts';

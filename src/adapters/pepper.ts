@@ -4,7 +4,7 @@
  * both, so a rotation does not break links already sent. Read once per container.
  */
 import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runtimeConfig } from '../config.ts';
 
 const PepperSecret = z.object({ current: z.string().min(32), previous: z.string().min(32).optional() });

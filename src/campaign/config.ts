@@ -3,7 +3,7 @@
  * local runtime set the same variables). Quotas are the provider limits this account has been
  * granted: a campaign may ask for any rate up to them, never above.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const positive = z.coerce.number().positive();
 

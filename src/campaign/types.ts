@@ -1,5 +1,5 @@
 /** Campaign shapes shared by the engine, the store, the operations API and the CLI. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { locale } from '../../events/core.ts';
 
 export const channels = ['email', 'sms'] as const;

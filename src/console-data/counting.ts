@@ -3,7 +3,7 @@
  * detail against the bank.alerting contract, then count it once (src/console-data/metrics.ts).
  * Reasons name fields, never values.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALERTING_SOURCE, alertingEvents, type AlertingEvent, type AlertingEventName } from '../../events/alerting.ts';
 import { countPublishedEvent, type CountOutcome } from './metrics.ts';
 

@@ -32,7 +32,7 @@
  * once, so "every channel failed" is reported without waiting for the sweep.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AlertSent, type AlertingEvent, type AlertChannel } from '../../events/alerting.ts';
 import { SesEventRecord, SmsDeliveryEvent } from '../../events/aws-notifications.ts';
 import { EventBridgeEnvelope } from '../../events/core.ts';

@@ -3,7 +3,7 @@
  * (a bad value fails with the setting's name). The detection rules live here, so a bank can tune
  * them per deployment without a code change.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const positiveInt = z.coerce.number().int().positive();
 

@@ -8,7 +8,7 @@
  * Both steps are audited (operatorId, approverId, verificationRef); the approval emits
  * AccountUnfrozen.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionRefusedError, approveUnfreeze, listUnfreezeRequests, requestUnfreeze, type ActionRefusal } from '../store/actions.ts';
 import { opsJson, opsProblem, type OpsRequest, type OpsResponse } from './router.ts';
 

@@ -3,7 +3,7 @@
  * the handler logs the reason (ids only), counts it and returns normally, so a malformed or
  * unauthenticated message is never retried.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SesReceivedNotification, SmsInboundMessage, SnsRecord } from '../../events/aws-notifications.ts';
 import { addressOf, extractMessageText, firstOwnLine } from './mime.ts';
 import type { InboundReply } from './service.ts';

@@ -8,7 +8,7 @@
  * an action the token offers; JSON only (a cross-site form cannot send it without a preflight we
  * never grant). Bad input: 400 naming the field, nothing changed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TokenRecord } from '../../store/types.ts';
 import { actionKey, isWellFormedToken, type TokenAction } from '../tokens.ts';
 import { isReleasing, offeredActions, readActionForm } from './flow.ts';

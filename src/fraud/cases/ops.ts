@@ -7,7 +7,7 @@
  *   POST /ops/cases/{accountId}/{linkId}/repay        {"paymentRef"}      REVIEWED -> REPAID (approvers group, not the reviewer)
  *   POST /ops/cases/{accountId}/{linkId}/reject       {"reason"}          OPEN | REVIEWED -> REJECTED
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { opsJson, opsProblem, type OpsRequest, type OpsResponse } from '../../ops/router.ts';
 import { APPROVER_GROUP } from '../../ops/unfreeze.ts';
 import { asResponse, parseBody, pathId } from '../http.ts';

@@ -9,7 +9,7 @@
  * them, as one tap does for a customer; both go through the actions store (audited, events).
  * Suspending the incident's provider is a provider control (two people): /ops/providers/...
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { opsJson, opsProblem, type OpsRequest, type OpsResponse } from '../../ops/router.ts';
 import { ActionRefusedError, freezeAccount, revokeLink } from '../../store/actions.ts';
 import { asResponse, parseBody, pathId } from '../http.ts';

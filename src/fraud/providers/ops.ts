@@ -7,7 +7,7 @@
  * Bulk jobs (EXTEND_HOLD, REVOKE_UNCONFIRMED) run from the approval for up to ~20 s and are
  * continued by the minute's sweep; the request shows their progress.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { opsJson, opsProblem, type OpsRequest, type OpsResponse } from '../../ops/router.ts';
 import { APPROVER_GROUP } from '../../ops/unfreeze.ts';
 import { asResponse, parseBody, pathId, UUID } from '../http.ts';
