@@ -1,11 +1,16 @@
 /**
  * Per deployed function: the minified bundle (esbuild with the stack's exact options, from
- * infra/bundling.ts) and its cold-load time (import of the bundle in a fresh Node process, the
- * part of a Lambda cold start the code controls), beside a floor bundle that only creates the
- * same AWS SDK clients the function's bundle contains. The ratios say what the function's own code
- * and its libraries (Powertools, middy, zod, templates) cost on top of the SDK it cannot avoid.
+ * infra/bundling.ts) and its cold-load time (import of the bundle in a fresh Node process with the
+ * NODE_OPTIONS the stack gives that function, the part of a Lambda cold start the code controls),
+ * beside a floor bundle that only creates the AWS SDK clients the function CALLS: the services its
+ * IAM grants allow (infra/permissions.ts; the queue grants of infra/alert-pipeline.ts and
+ * infra/campaigns.ts), not whatever its bundle happens to carry. A client bundled but never
+ * called is overhead, and is listed as such. The ratios say what the function's own code, its
+ * libraries (Powertools, middy, zod, templates) and any client it carries needlessly cost on top
+ * of the SDK it cannot avoid. Cold loads of function and floor alternate; figures are medians
+ * with their spread.
  *
- *   node --import tsx bench/bundles.ts     (prints the table; `npm run bench` includes it)
+ *   node --import tsx bench/bundles.ts     (prints the table; `npm run bench -- bundles`)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,8 +19,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { ESBUILD, REPO_ROOT, deployableFunctions, handlerEntry } from '../infra/bundling.ts';
-import { fmt, type BenchSection } from './section.ts';
+import { ESBUILD, REPO_ROOT, deployableFunctions, handlerEntry, nodeOptionsFor } from '../infra/bundling.ts';
+import { functionPermissions } from '../infra/permissions.ts';
+import type { FunctionName } from '../src/routing.ts';
+import { fmt, fmtSpread, spread, type BenchSection } from './section.ts';
 
 const RUNS = Number(process.env['BENCH_BUNDLE_RUNS'] ?? 7);
 
@@ -40,6 +47,8 @@ interface Bundle {
   gzipBytes: number;
   /** @aws-sdk/client-* (and lib-dynamodb) packages inside the bundle. */
   sdkPackages: string[];
+  /** Whether the tests' all-clients module (src/adapters/clients.ts) got into the bundle. */
+  allClientsModule: boolean;
 }
 
 async function bundle(entry: string, outfile: string, stdin?: string): Promise<Bundle> {
@@ -59,7 +68,13 @@ async function bundle(entry: string, outfile: string, stdin?: string): Promise<B
     logLevel: 'silent',
   });
   const code = readFileSync(outfile);
-  return { file: outfile, bytes: statSync(outfile).size, gzipBytes: gzipSync(code).length, sdkPackages: sdkPackagesIn(result.metafile) };
+  return {
+    file: outfile,
+    bytes: statSync(outfile).size,
+    gzipBytes: gzipSync(code).length,
+    sdkPackages: sdkPackagesIn(result.metafile),
+    allClientsModule: Object.keys(result.metafile.inputs).some((i) => i.endsWith('src/adapters/clients.ts')),
+  };
 }
 
 function sdkPackagesIn(meta: Metafile): string[] {
@@ -69,6 +84,27 @@ function sdkPackagesIn(meta: Metafile): string[] {
     if (m) found.add(`@aws-sdk/${m[1]}`);
   }
   return [...found].sort();
+}
+
+/** Functions that send to an SQS queue: alert (its DLQ, infra/alert-pipeline.ts), ops and campaign (the campaign queue, infra/campaigns.ts). */
+const QUEUE_SENDERS = new Set(['alert', 'ops', 'campaign']);
+
+/**
+ * The SDK packages a function calls in AWS, read from its grants: the table (DynamoDB and its
+ * document client), SES v2, End User Messaging SMS, EventBridge, the pepper secret, its queue.
+ * Undefined for a function without a permission entry (the floor then uses what it carries).
+ */
+function calledPackages(name: string): string[] | undefined {
+  if (name === 'pepper-rotation') return ['@aws-sdk/client-secrets-manager'];
+  const p = (functionPermissions as Partial<Record<string, (typeof functionPermissions)[FunctionName]>>)[name];
+  if (!p) return undefined;
+  const out = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
+  if (p.sendEmail || p.sendBulkEmail) out.push('@aws-sdk/client-sesv2');
+  if (p.sendSms) out.push('@aws-sdk/client-pinpoint-sms-voice-v2');
+  if (p.putEvents) out.push('@aws-sdk/client-eventbridge');
+  if (p.readPepper) out.push('@aws-sdk/client-secrets-manager');
+  if (QUEUE_SENDERS.has(name)) out.push('@aws-sdk/client-sqs');
+  return out.sort();
 }
 
 /** Source of a module that creates one client of each package, as the handlers' adapters do. */
@@ -93,10 +129,10 @@ async function floorSource(packages: string[]): Promise<string> {
 }
 
 /** Milliseconds to import the module in a fresh Node process (one sample). */
-function coldLoad(file: string): number {
+function coldLoad(file: string, nodeOptions = ''): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    env: { PATH: process.env['PATH'] ?? '', ...LAMBDA_ENV },
+    env: { PATH: process.env['PATH'] ?? '', ...LAMBDA_ENV, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -104,16 +140,14 @@ function coldLoad(file: string): number {
   return Number(r.stdout);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const kb = (b: number) => fmt(b / 1024, 1);
 
 export async function run(): Promise<BenchSection[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bundles-'));
   const rows: (string | number)[][] = [];
   const notes: string[] = [];
+  const sizeRatios: number[] = [];
+  const loadRatios: number[] = [];
   try {
     const names = deployableFunctions();
     const entries: [string, string][] = [
@@ -122,46 +156,61 @@ export async function run(): Promise<BenchSection[]> {
     ];
     for (const [name, entry] of entries) {
       const fn = await bundle(entry, join(dir, name, 'index.mjs'));
-      const floor = await bundle('', join(dir, `${name}-floor`, 'index.mjs'), await floorSource(fn.sdkPackages));
+      const called = calledPackages(name) ?? fn.sdkPackages;
+      if (!calledPackages(name)) notes.push(`${name}: no entry in infra/permissions.ts; its floor is the clients its bundle carries.`);
+      if (fn.allClientsModule) notes.push(`${name}: its bundle contains src/adapters/clients.ts (every client), which no function should import.`);
+      const floor = await bundle('', join(dir, `${name}-floor`, 'index.mjs'), await floorSource(called));
+      const options = name === 'pepper-rotation' ? '' : nodeOptionsFor(name);
       const fnMs: number[] = [];
       const floorMs: number[] = [];
       try {
         // Interleaved, so drift in machine load hits both alike.
         for (let i = 0; i < RUNS; i++) {
-          fnMs.push(coldLoad(fn.file));
+          fnMs.push(coldLoad(fn.file, options));
           floorMs.push(coldLoad(floor.file));
         }
       } catch (e) {
         notes.push(`${name}: ${(e as Error).message}`);
         continue;
       }
-      const f = median(fnMs);
-      const fl = median(floorMs);
+      const f = spread(fnMs);
+      const fl = spread(floorMs);
+      const ratio = spread(fnMs.map((x, i) => x / floorMs[i]!));
+      sizeRatios.push(fn.bytes / floor.bytes);
+      loadRatios.push(ratio.median);
+      const extra = fn.sdkPackages.filter((p) => !called.includes(p));
       rows.push([
         name,
         kb(fn.bytes),
         kb(fn.gzipBytes),
         kb(floor.bytes),
         fmt(fn.bytes / floor.bytes, 2),
-        fmt(f, 1),
-        fmt(fl, 1),
-        fmt(f / fl, 2),
-        fn.sdkPackages.map((p) => p.replace('@aws-sdk/', '')).join(', '),
+        fmtSpread(f, 0),
+        fmtSpread(fl, 0),
+        fmtSpread(ratio, 2),
+        options ? 'on' : 'off',
+        called.map((p) => p.replace('@aws-sdk/', '')).join(', '),
+        extra.length ? extra.map((p) => p.replace('@aws-sdk/', '')).join(', ') : '—',
       ]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const worst = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+  notes.unshift(
+    `Targets (issue 14): size ≤ 1.8× ${worst(sizeRatios) <= 1.8 ? 'met' : 'missed'} (largest ${fmt(worst(sizeRatios), 2)}×), cold load ≤ 1.3× ${worst(loadRatios) <= 1.3 ? 'met' : 'missed'} (largest median ${fmt(worst(loadRatios), 2)}×).`,
+    'Source maps: the stack runs authorize and action without --enable-source-maps (infra/bundling.ts WITHOUT_SOURCE_MAPS: the debit path and the freeze button); the .map still ships beside each bundle, so a logged trace is mapped offline.',
+  );
   return [
     {
-      title: 'Lambda bundles: size and cold load vs an SDK-clients-only floor',
+      title: 'Lambda bundles: size and cold load vs a floor of the SDK clients each function calls',
       method:
         `esbuild with the stack's options (ESM, minified, source maps external, AWS SDK bundled, node24). ` +
-        `Cold load = import() of the bundle in a fresh Node ${process.version} process, median of ${RUNS} runs interleaved with the floor. ` +
-        `Floor = a bundle that only creates the same AWS SDK clients the function's bundle contains. Sizes in KB (gzip ~ deployment zip).`,
-      columns: ['function', 'bundle KB', 'gzip KB', 'floor KB', 'size ratio', 'cold load ms', 'floor ms', 'load ratio', 'SDK packages'],
+        `Cold load = import() of the bundle in a fresh Node ${process.version} process with the NODE_OPTIONS the stack sets for that function, ${RUNS} runs interleaved with the floor: median (min–max, n); the load ratio is the median of the per-run ratios. ` +
+        `Floor = a bundle that only creates the AWS SDK clients the function calls (from its grants in infra/permissions.ts and its queue grants), loaded without options. Sizes in KB (gzip ~ deployment zip).`,
+      columns: ['function', 'bundle KB', 'gzip KB', 'floor KB', 'size ratio', 'cold load ms', 'floor ms', 'load ratio', 'source maps', 'SDK clients it calls', 'carried, not called'],
       rows,
-      ...(notes.length ? { notes } : {}),
+      notes,
     },
   ];
 }

@@ -47,3 +47,18 @@ export const ESBUILD = {
   mainFields: ['module', 'main'],
   banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
 } as const;
+
+/**
+ * Functions that run WITHOUT `--enable-source-maps`. With the flag, Node reads and parses the
+ * bundle's source map when the bundle loads (and maps every stack trace it formats), which
+ * bench/bundles.ts measures as part of the cold load. On the debit path that cost is paid by the
+ * core bank's authorise call, which waits for the answer before every debit, and by the customer
+ * pressing "freeze": those run without it. Their stack traces are still mappable afterwards: the
+ * .map file ships beside the bundle (ESBUILD.sourcemap), so an operator maps a logged trace offline.
+ */
+export const WITHOUT_SOURCE_MAPS: readonly string[] = ['authorize', 'action'];
+
+/** The NODE_OPTIONS a function runs with (the stack sets it; bench/bundles.ts measures with it). */
+export function nodeOptionsFor(name: string): string {
+  return WITHOUT_SOURCE_MAPS.includes(name) ? '' : '--enable-source-maps';
+}
