@@ -23,7 +23,7 @@ import { CORE_SOURCE } from '../events/core.ts';
 import { ALERTING_SOURCE } from '../events/alerting.ts';
 import type { FunctionName } from '../src/routing.ts';
 import { GSIS, TABLE_KEYS, TTL_ATTRIBUTE } from '../src/store/table.ts';
-import { ESBUILD, REPO_ROOT, handlerEntry } from './bundling.ts';
+import { ESBUILD, REPO_ROOT, handlerEntry, nodeOptionsFor } from './bundling.ts';
 import type { DeployConfig } from './config.ts';
 import { acknowledge } from './nag.ts';
 import { functionPermissions, type FunctionPermissions } from './permissions.ts';
@@ -444,8 +444,9 @@ export class Foundation extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: cfg.logLevel,
         POWERTOOLS_DEV: 'false',
-        // Stack traces point into the TypeScript sources (source maps are bundled).
-        NODE_OPTIONS: '--enable-source-maps',
+        // Stack traces point into the TypeScript sources (source maps are bundled), except where
+        // loading the map sits on a waiting caller's path (infra/bundling.ts WITHOUT_SOURCE_MAPS).
+        ...(nodeOptionsFor(name) ? { NODE_OPTIONS: nodeOptionsFor(name) } : {}),
         ...opts.environment,
       },
       bundling: {

@@ -9,7 +9,7 @@ import { GSIS, TABLE_KEYS, TTL_ATTRIBUTE } from '../src/store/table.ts';
 import { functionNames, httpRoutes, routes, type FunctionName } from '../src/routing.ts';
 import { parseRuntimeConfig } from '../src/config.ts';
 import { loadDeployConfig, type DeployConfig } from '../infra/config.ts';
-import { handlersOnDisk } from '../infra/bundling.ts';
+import { handlersOnDisk, nodeOptionsFor } from '../infra/bundling.ts';
 import { functionPermissions } from '../infra/permissions.ts';
 import { ACTION_PAGES_RATE_RULE, BODY_SIZE_RULE } from '../infra/edge-stack.ts';
 import { METRICS_NAMESPACE } from '../infra/foundation.ts';
@@ -116,7 +116,9 @@ describe('functions', () => {
       const env = (p['Environment'] as { Variables: Record<string, unknown> }).Variables;
       expect(env['POWERTOOLS_METRICS_NAMESPACE']).toBe(METRICS_NAMESPACE);
       expect(env['POWERTOOLS_LOG_LEVEL']).toBe(cfg.logLevel);
-      expect(env['NODE_OPTIONS']).toBe('--enable-source-maps');
+      // Source maps on, except on the paths where a caller waits for the cold start (authorize, action).
+      const service = String(p['FunctionName']).slice(cfg.namePrefix.length + 1);
+      expect(env['NODE_OPTIONS']).toBe(nodeOptionsFor(service) || undefined);
       expect(String(env['POWERTOOLS_SERVICE_NAME'])).toBe(String(p['FunctionName']).slice(cfg.namePrefix.length + 1));
       expect((p['LoggingConfig'] as Json)['LogFormat']).toBe('JSON');
     }

@@ -16,7 +16,7 @@
  * DynamoDB only: the authorize function loads this, and nothing here publishes.
  */
 import { randomUUID } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppActivated, WithdrawalPosted } from '../../events/core.ts';
 import { db, isConditionFailure, tableName } from '../store/db.ts';
 import { key } from '../store/table.ts';
@@ -50,10 +50,32 @@ const MAX_ATTEMPTS = 6;
 
 const NAMES = { '#al': 'allowance', '#u': 'until', '#sp': 'spent', '#en': 'entries', '#s': 'state' } as const;
 
-/** The account item (with its allowance and app holds) and the named link, strongly consistent. */
+/**
+ * The account item (with its allowance and app holds) and the named link, strongly consistent.
+ * Both in one BatchGetItem: one request, so a debit through a link costs one read request and
+ * one write, like the floor it is measured against (a GetItem and an UpdateItem).
+ */
 export async function readDebitState(accountId: string, linkId: string | undefined): Promise<{ account: AccountRecord | undefined; link: LinkRecord | undefined }> {
-  const [account, link] = await Promise.all([getAccount(accountId, true), linkId === undefined ? Promise.resolve(undefined) : getLink(accountId, linkId, true)]);
-  return { account, link };
+  if (linkId === undefined) return { account: await getAccount(accountId, true), link: undefined };
+  const table = tableName();
+  const accountKey = key.account(accountId);
+  const linkKey = key.link(accountId, linkId);
+  const out = await db().send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [accountKey, linkKey], ConsistentRead: true } } }));
+  if ((out.UnprocessedKeys?.[table]?.Keys ?? []).length > 0) {
+    // Throttled in part: read both again one by one (still strongly consistent).
+    const [account, link] = await Promise.all([getAccount(accountId, true), getLink(accountId, linkId, true)]);
+    return { account, link };
+  }
+  const items = out.Responses?.[table] ?? [];
+  const find = (k: { pk: string; sk: string }) => items.find((i) => i.pk === k.pk && i.sk === k.sk);
+  return { account: withoutKeys<AccountRecord>(find(accountKey)), link: withoutKeys<LinkRecord>(find(linkKey)) };
+}
+
+/** The record without its key and index attributes, as getAccount / getLink return it. */
+function withoutKeys<T>(item: Record<string, unknown> | undefined): T | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, phoneKey: _p, emailKey: _e, audiencePk: _a, audienceSk: _s, ttl: _t, ...rest } = item;
+  return rest as T;
 }
 
 interface WriteParts {
