@@ -16,6 +16,7 @@ import { handleCampaignRequest } from '../../src/ops/campaigns.ts';
 import { handleProviderRequest } from '../../src/fraud/providers/ops.ts';
 import { handleIncidentRequest } from '../../src/fraud/detection/ops.ts';
 import { handleCaseRequest } from '../../src/fraud/cases/ops.ts';
+import { handlePasskeyOps } from '../../src/stepup/ops.ts';
 
 const logger = new Logger({ serviceName: 'ops' });
 const metrics = new Metrics({ serviceName: 'ops' });
@@ -28,6 +29,8 @@ const modules: OpsModule[] = [
   handleProviderRequest,
   handleIncidentRequest,
   handleCaseRequest,
+  // Customers' passkeys (list, remove): src/stepup/ops.ts.
+  handlePasskeyOps,
 ];
 
 async function ops(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIGatewayProxyStructuredResultV2> {
