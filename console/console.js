@@ -499,6 +499,7 @@ async function accountsPage(main, accountId) {
         ['Provider', 'Type', 'State', 'Counts as', 'Created', 'Hold until'],
         v.links.map((l) => [`${l.providerName} (${l.linkId})`, l.linkType, badge(l.state), badge(l.effectiveState), timeEl(l.createdAt), timeEl(l.holdUntil)]),
       ),
+      passkeysSection(accountId, render),
       h('h2', {}, 'Alerts'),
       table('Alerts', ['Time', 'Kind', 'Alert', 'Delivery'], v.alerts.map((a) => [timeEl(a.createdAt), KIND_LABELS[a.kind] ?? a.kind, a.alertId, deliveryCell(a.delivery)])),
       h('h2', { id: 'audit-h' }, 'Audit timeline'),
@@ -506,6 +507,53 @@ async function accountsPage(main, accountId) {
     );
   };
   await render();
+}
+
+/**
+ * The account holder's passkeys ("it was me" without a code): listed, and removable when the
+ * customer lost the device or asks (the removal is audited on this account).
+ */
+function passkeysSection(accountId, rerender) {
+  const box = h('section', { id: 'passkeys', 'aria-labelledby': 'passkeys-h' }, h('h2', { id: 'passkeys-h' }, 'Passkeys'), h('p', { class: 'muted' }, 'Loading…'));
+  const base = `/ops/accounts/${encodeURIComponent(accountId)}/passkeys`;
+  api(base).then(
+    (v) => {
+      const rows = v.passkeys.map((p) => [
+        h('code', {}, `${p.credentialId.slice(0, 12)}…`),
+        timeEl(p.createdAt),
+        p.lastUsedAt ? timeEl(p.lastUsedAt) : '—',
+        p.registeredFromAlert,
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'danger',
+            'aria-label': `Remove passkey ${p.credentialId.slice(0, 12)}`,
+            onclick: async (ev) => {
+              ev.target.disabled = true;
+              try {
+                await api(`${base}/${encodeURIComponent(p.credentialId)}/remove`, { method: 'POST', body: {} });
+                await rerender('Passkey removed: the customer confirms with a code again.');
+              } catch (e) {
+                ev.target.disabled = false;
+                showError(box, e);
+              }
+            },
+          },
+          'Remove',
+        ),
+      ]);
+      box.replaceChildren(
+        h('h2', { id: 'passkeys-h' }, 'Passkeys'),
+        rows.length ? table('Passkeys', ['Credential', 'Registered', 'Last used', 'From alert', ''], rows) : h('p', { class: 'muted' }, 'No passkey: "it was me" needs a code.'),
+      );
+    },
+    (e) => {
+      box.replaceChildren(h('h2', { id: 'passkeys-h' }, 'Passkeys'));
+      showError(box, e);
+    },
+  );
+  return box;
 }
 
 // ---------------------------------------------------------------------------------------------
