@@ -13,6 +13,7 @@ import type { CDPSession, Page } from 'playwright-core';
 import { startLocalRuntime, type LocalRuntime } from '../local/runtime.ts';
 import { LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
 import { CORE_SOURCE } from '../events/core.ts';
+import { SESSION_COOKIE } from '../local/http-server.ts';
 import { launchBrowser, screenshot, seriousAxeViolations, type Browser } from './support/browser.ts';
 
 let rt: LocalRuntime;
@@ -189,5 +190,28 @@ describe('passkeys replace the code', () => {
     await screenshot(page, 'action-page-frozen-ja');
     expect(await seriousAxeViolations(page)).toEqual([]);
     await page.close();
+
+    // Operations see the passkey in the console's account view and remove it (audited).
+    const cookie = rt.operatorCookie({ id: 'op-dana', groups: ['operators'] });
+    await browser.context.addCookies([{ name: SESSION_COOKIE, value: cookie.slice(SESSION_COOKIE.length + 1), url: rt.urls.api }]);
+    const ops = await browser.newPage();
+    await ops.goto(`${rt.urls.api}/console/#/accounts/${customer.accountId}`);
+    await ops.waitForSelector('body[data-ready="accounts"]', { timeout: 15_000 });
+    const remove = ops.locator('#passkeys button', { hasText: 'Remove' });
+    await remove.waitFor();
+    expect(await remove.count()).toBe(1);
+    await remove.click();
+    await ops.locator('#passkeys', { hasText: 'No passkey' }).waitFor({ timeout: 15_000 });
+    const left = await doc.send(
+      new QueryCommand({
+        TableName: rt.dynamo.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': `CUST#${customer.customerId}`, ':p': 'PASSKEY#' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(left.Items).toEqual([]);
+    await ops.locator('#audit-timeline li[data-action="removePasskey"]').waitFor({ timeout: 15_000 });
+    await ops.close();
   }, 240_000);
 });
