@@ -32,6 +32,10 @@
  *   IDEMPOTENCY#replies / {message id hash}      Powertools idempotency records of inbound replies
  *   METRIC#M|H#{time}#{shard} / {counter}         console counters by minute/hour (src/console-data)
  *   METRICSEEN#{key}    / SEEN                    counter de-duplication, TTL
+ *   ACCT#{accountId}    / STEPUP#{alertId}#{actionKey}  "it was me" step-up: code hash, sends, wrong tries, lock (src/stepup), TTL
+ *   CUST#{customerId}   / STEPUPRATE#{hour}       step-up codes sent to a customer in a clock hour (cap), TTL
+ *   CUST#{customerId}   / PASSKEY#{credentialId}  a customer's passkey: public key, counter, last use (src/stepup)
+ *   TOKEN#{hash}        / WEBAUTHN#{AUTH|REGISTER} outstanding WebAuthn challenge of a token's page, single use, TTL
  * Fraud operations (src/fraud/):
  *   PROVIDER#{providerId} / CONTROL              provider controls: new links suspended?, version
  *   PROVIDER#{providerId} / REQUEST#{requestId}  two-person provider control request (+ bulk job cursor)
