@@ -109,6 +109,8 @@ describe('the customer journey', () => {
     // Before the customer acts, a debit through the new (PENDING) link above the limit is held.
     const links = await actionLinksInMail(customer.email, since);
     expect(links.length).toBeGreaterThan(0);
+    const held = await authorize({ accountId: customer.accountId, channel: 'EPAY_CHARGE', amount: 50_000, currency: 'JPY', linkId, requestId: 'browser-journey-held' });
+    expect(held).toMatchObject({ status: 200, body: { decision: 'HOLD', reason: 'LINK_PENDING_OVER_LIMIT' } });
 
     const page = await browser.newPage({ width: 390, height: 844 });
     const external = trackExternalRequests(page);
