@@ -32,8 +32,9 @@ export const functionPermissions: Record<FunctionName, FunctionPermissions> = {
   alert: { table: 'readWrite', sendEmail: true, sendSms: true, putEvents: true, readPepper: true },
   // Action pages: verify the token, freeze/revoke/confirm in one transaction, emit the change.
   action: { table: 'readWrite', putEvents: true, readPepper: true },
-  // Debit authorisation: strongly consistent reads only; it decides, it never changes state.
-  authorize: { table: 'read', memoryMb: 1024, timeoutSeconds: 10, reservedConcurrency: true },
+  // Debit authorisation: strongly consistent reads; one conditional UpdateItem on the account item
+  // reserves from the hold allowance (src/holds/), and release gives it back. No other state.
+  authorize: { table: 'readWrite', memoryMb: 1024, timeoutSeconds: 10, reservedConcurrency: true },
   // Operations API: unfreeze (audited), account view, audit export.
   ops: { table: 'readWrite', putEvents: true },
   // Replies act like the web actions and acknowledge on the same channel.
