@@ -17,9 +17,11 @@ const ready = new Set<Channel>();
 let bothReady: () => void = () => {};
 const both = new Promise<void>((r) => (bothReady = r));
 
+const log = (message: string, ids: Record<string, string | number>) => process.stdout.write(`${message} ${JSON.stringify(ids)}\n`);
 const deps = await engineDepsFromEnv(
   crashAt > 0
     ? {
+        log,
         afterSend: async (channel) => {
           if (++released[channel] < crashAt) return;
           ready.add(channel);
@@ -31,7 +33,7 @@ const deps = await engineDepsFromEnv(
           await new Promise(() => {});
         },
       }
-    : {},
+    : { log },
 );
 for (;;) {
   const r = await runCampaignWorker(id, deps);

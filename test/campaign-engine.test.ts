@@ -10,14 +10,18 @@ import { resetCampaignConfig } from '../src/campaign/config.ts';
 import { engineDepsFromEnv } from '../src/campaign/deps.ts';
 import { runCampaignWorker, type EngineDeps } from '../src/campaign/engine.ts';
 import { campaignStatus, cancelCampaign, createCampaign, loadList, pauseCampaign, resumeCampaign, startCampaign } from '../src/campaign/service.ts';
-import { ledgerEntries } from '../src/campaign/store.ts';
+import { ledgerEntries, sendRecordEntries } from '../src/campaign/store.ts';
+import { routeProviderEvents, type EventRoute } from './campaign-support.ts';
 import { seedAudience, seedRecipient, accountIdOf, emailOf, phoneOf, type SeedOptions } from '../src/campaign/seed.ts';
 import { findToken } from '../src/store/tokens.ts';
 import { tokensIn } from '../src/campaign/message.ts';
 import type { LedgerEntry } from '../src/campaign/types.ts';
+import { campaignKeyFromTags } from '../src/campaign/ledger-key.ts';
+import { smsSize } from '../src/domain/messages/sms-segments.ts';
 
 let peers: LocalPeers;
 let deps: EngineDeps;
+let route: EventRoute;
 const BASE = 'https://alerts.example-bank.jp/a/';
 
 beforeAll(async () => {
@@ -26,14 +30,21 @@ beforeAll(async () => {
     ...peers.env,
     CAMPAIGN_EMAIL_QUOTA_PER_SECOND: '5000',
     CAMPAIGN_SMS_QUOTA_PER_SECOND: '5000',
-    CAMPAIGN_LOCAL_DELIVERY_LOOKUP: 'true',
     CAMPAIGN_LEASE_SECONDS: '3',
+    // The configuration sets' events come back through the delivery function (as in AWS);
+    // a 5xx the provider did not accept has none, so after 1 s it is sent again.
+    CAMPAIGN_SES_CONFIGURATION_SET: 'campaigns',
+    SMS_CONFIGURATION_SET: 'campaign-sms',
+    CAMPAIGN_SEND_EVENT_WAIT_SECONDS: '1',
+    POWERTOOLS_METRICS_DISABLED: 'true',
   });
   resetCampaignConfig();
   deps = await engineDepsFromEnv();
+  route = routeProviderEvents(peers, () => 'deliver');
 });
 
 afterAll(async () => {
+  await route?.settled();
   await peers?.stop();
 });
 
@@ -60,24 +71,28 @@ describe('a campaign to every linked account', () => {
   const N = 400;
   let id: string;
 
+  let result: Awaited<ReturnType<typeof runCampaignWorker>>;
+
+  // One campaign for every test below (each runnable alone: the campaign runs here, not in a test).
   beforeAll(async () => {
     await seedAudience(0, N, opts);
     await peers.clear();
-  });
-
-  it('sends each eligible account exactly one email and one SMS, skips and suppresses the rest, and counts them', async () => {
     const c = await createCampaign({
       name: 'review linked services',
       templateId: 'linked-services-review',
-      rates: { email: 2000, sms: 2000 },
+      rates: { email: 2000, sms: 4000 },
       audience: { kind: 'all', segments: 4 },
     });
     id = c.campaignId;
     // Throttling and 5xx on both providers, at the wire: retried without loss or duplicates.
     peers.injectFaults('ses', ['throttle', '5xx', 'throttle']);
-    peers.injectFaults('sns', ['throttle', '5xx', 'throttle', 'throttle']);
+    peers.injectFaults('sms', ['throttle', '5xx', 'throttle', 'throttle']);
     await startCampaign(id);
-    const result = await runCampaignWorker(id, deps);
+    result = await runCampaignWorker(id, deps);
+    await route.settled();
+  }, 120_000);
+
+  it('sends each eligible account exactly one email and one SMS, skips and suppresses the rest, and counts them', async () => {
     expect(result.outcome).toBe('COMPLETED');
 
     const want = { email: new Map<string, string>(), sms: new Map<string, string>() };
@@ -108,6 +123,23 @@ describe('a campaign to every linked account', () => {
     const count = (ch: 'email' | 'sms', s: string) => [...want[ch].values()].filter((v) => v === s).length;
     expect(status.byChannel.email).toMatchObject({ planned: want.email.size, sent: count('email', 'SENT'), skipped: count('email', 'SKIPPED'), suppressed: count('email', 'SUPPRESSED'), failed: 0 });
     expect(status.byChannel.sms).toMatchObject({ planned: want.sms.size, sent: count('sms', 'SENT'), skipped: count('sms', 'SKIPPED'), suppressed: 0, failed: 0 });
+    // SMS are counted in message parts, as the provider bills and throttles them.
+    const parts = sms.reduce((n, m) => n + smsSize(m.message).segments, 0);
+    expect(status.byChannel.sms?.parts).toBe(parts);
+    expect(parts).toBeGreaterThan(sms.length);
+    expect(status.byChannel.email?.parts).toBe(emails.length);
+  });
+
+  it('every message carries its ledger key, and the send events recorded by the delivery function name exactly the ledger\'s message ids', async () => {
+    const entries = await ledger(id);
+    const records = new Map<string, string[]>();
+    for await (const r of sendRecordEntries(id)) records.set(`${r.channel}#${r.accountId}`, r.messageIds);
+    const sent = entries.filter((e) => e.status === 'SENT');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Map(sent.map((e) => [`${e.channel}#${e.accountId}`, [e.messageId]]))).toEqual(records);
+    const emails = await peers.emails();
+    expect(emails.every((m) => m.tags?.campaign === id && m.tags.campaignChannel === 'email' && campaignKeyFromTags((n) => m.tags?.[n])?.accountId !== undefined)).toBe(true);
+    expect(peers.smsMessages().every((m) => m.context?.campaign === id && m.context.campaignChannel === 'sms')).toBe(true);
   });
 
   it('lists each of the recipient\'s own linked services with its own revoke link, and one token carries them all', async () => {

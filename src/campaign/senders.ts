@@ -173,6 +173,12 @@ export function eumSmsSender(client = new PinpointSMSVoiceV2Client({ maxAttempts
 }
 
 /** Sinks that accept everything and send nothing: dry runs and benchmarks. */
+export const nullSmsSender: SmsSender = {
+  async send() {
+    return { kind: 'accepted', messageId: `null-sms-${Date.now()}-${Math.random().toString(36).slice(2)}` };
+  },
+};
+
 export const nullEmailSender: EmailSender = {
   async ensureTemplates() {},
   async sendBulk(_t, _l, entries) {

@@ -24,7 +24,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { db, tableName, isConditionFailure, queryByPrefix } from '../store/db.ts';
 import { key, TTL_ATTRIBUTE } from '../store/table.ts';
 import type { AccountRecord, CustomerRecord, LinkRecord } from '../store/types.ts';
-import { hashToken, generateToken, tokenExpiry, type TokenAction } from '../domain/tokens.ts';
+import { tokenExpiry, type TokenAction } from '../domain/tokens.ts';
 import type { AudienceSpec, Campaign, CampaignState, Channel, Counters, LedgerEntry, LedgerStatus, Shard } from './types.ts';
 import { CampaignError, counterNames, zeroCounters } from './types.ts';
 import { LEDGER_PARTITIONS, ledgerKey, ledgerPartition, sendRecordKey } from './ledger-key.ts';
@@ -440,8 +440,16 @@ async function batchGet(keys: { pk: string; sk: string }[], consistent = false):
   return items;
 }
 
-async function linksOf(accountId: string): Promise<LinkRecord[]> {
-  return (await queryByPrefix(key.account(accountId).pk, 'LINK#')).map((i) => strip<LinkRecord>(i));
+/**
+ * The links of each account: one Query per account (its LINK# items), at most
+ * CAMPAIGN_LINK_QUERY_CONCURRENCY in flight per process. (A PartiQL `pk IN [...]` SELECT would
+ * make it ~7 calls per page in DynamoDB, but DynamoDB Local serves it as a table scan, 10x slower
+ * than the 50 Queries: measured, see docs/campaigns.md.)
+ */
+export async function readLinks(accountIds: readonly string[]): Promise<Map<string, LinkRecord[]>> {
+  const ids = [...new Set(accountIds)];
+  const lists = await Promise.all(ids.map((a) => linkQueries.run(async () => (await queryByPrefix(key.account(a).pk, 'LINK#')).map((i) => strip<LinkRecord>(i)))));
+  return new Map(ids.map((a, n) => [a, lists[n]!]));
 }
 
 /**
@@ -465,7 +473,7 @@ class Limiter {
 }
 const linkQueries = new Limiter(Number(process.env.CAMPAIGN_LINK_QUERY_CONCURRENCY ?? 32));
 
-/** Account, customer and links of each entry: one BatchGet (two for list audiences) and a Query per account. */
+/** Account, customer and links of each entry: one BatchGet (two for list audiences) and the batched link reads. */
 export async function resolveRecipients(entries: readonly AudienceEntry[]): Promise<ResolvedRecipient[]> {
   const accountKeys = entries.map((e) => key.account(e.accountId));
   const knownCustomers = entries.filter((e) => e.customerId).map((e) => e.customerId!);
@@ -480,11 +488,11 @@ export async function resolveRecipients(entries: readonly AudienceEntry[]): Prom
   if (missing.length) {
     for (const i of await batchGet(missing.map((c) => key.customer(c)))) customers.set(String(i.customerId), strip<CustomerRecord>(i));
   }
-  const links = await Promise.all(entries.map((e) => linkQueries.run(() => linksOf(e.accountId))));
-  return entries.map((e, n) => {
+  const links = await readLinks(entries.map((e) => e.accountId));
+  return entries.map((e) => {
     const account = accounts.get(e.accountId);
     const customer = customers.get(account?.customerId ?? e.customerId ?? '');
-    return { accountId: e.accountId, ...(account ? { account } : {}), ...(customer ? { customer } : {}), links: links[n]! };
+    return { accountId: e.accountId, ...(account ? { account } : {}), ...(customer ? { customer } : {}), links: [...(links.get(e.accountId) ?? [])] };
   });
 }
 
@@ -520,11 +528,7 @@ function tokenPut(t: NonNullable<Claim['token']>, now: Date) {
   };
 }
 
-/** A fresh token for a grant: the clear value for the message, its hash for the table. */
-export function newToken(pepper: string): { token: string; hash: string } {
-  const token = generateToken();
-  return { token, hash: hashToken(token, pepper) };
-}
+export { newToken } from './token-source.ts';
 
 function ledgerItem(e: LedgerEntry) {
   return { ...ckey.ledger(e.campaignId, e.channel, e.accountId), ...e };
