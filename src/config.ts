@@ -20,12 +20,6 @@ export const RuntimeConfig = z.object({
   SES_REPLY_TO_ADDRESS: z.email().default('reply@alerts.example-bank.jp'),
   SES_CONFIGURATION_SET: z.string().default(''),
   /**
-   * Legacy SNS Publish attributes (sender id / origination number), still read by the campaign
-   * SMS sender until it moves to src/adapters/sms.ts; alerts and acknowledgements ignore them.
-   */
-  SMS_ORIGINATION_NUMBER: z.string().default(''),
-  SMS_SENDER_ID: z.string().default(''),
-  /**
    * End User Messaging SMS: the configuration set whose event destination publishes the status
    * events to the delivery topic (empty: no status events at all), and the origination identity
    * (phone number id/ARN, pool id/ARN or sender id; empty: the service picks from the account).
