@@ -2,6 +2,7 @@
 // authenticated operations API (/ops/...). Locally the API authenticates with the dev-login
 // session cookie; in AWS with a Cognito access token (PKCE login, see auth below).
 import { stackedBarChart, sparkline } from './charts.js';
+import { casesPage, incidentsPage, providersPage } from './fraud.js';
 
 // ---------------------------------------------------------------------------------------------
 // Small DOM helpers: everything from the API goes in as text, never as HTML.
@@ -629,6 +630,8 @@ async function auditPage(main) {
 // Router.
 
 let currentOperator;
+// What the fraud-operations pages (fraud.js) use of this module.
+const fraudUi = { h, api, jst, timeEl, badge, table, showError, currentOperator: () => currentOperator };
 
 async function route() {
   clearInterval(campaignTimer);
@@ -646,6 +649,9 @@ async function route() {
   if (section === 'campaigns') await campaignsPage(main);
   else if (section === 'accounts') await accountsPage(main, segs[1] ? decodeURIComponent(segs[1]) : undefined);
   else if (section === 'audit') await auditPage(main);
+  else if (section === 'incidents') await incidentsPage(main, fraudUi, segs[1] ? decodeURIComponent(segs[1]) : undefined);
+  else if (section === 'providers') await providersPage(main, fraudUi);
+  else if (section === 'cases') await casesPage(main, fraudUi);
   else await overviewPage(main, params);
   document.body.dataset.ready = section;
 }
