@@ -22,6 +22,7 @@
  *   CAMPAIGN#{id}       / LEASE#{channel}         the worker sending a campaign's channel now
  *   CAMPAIGNS           / {createdAt}#{id}        campaign list for the console
  *   CAMPAIGN#{id}#L#{00..ff} / R#{channel}#{accountId}  campaign ledger, hashed over 256 partitions
+ *   CAMPAIGN#{id}#L#{00..ff} / S#{channel}#{accountId}  campaign send record: provider message ids from the SES Send / SMS status events
  *   CAMPAIGN#{id}#A#{seg} / {accountId}           supplied campaign audience list
  *   ACCT#{accountId}    / UNFREEZE#{requestId}    two-person unfreeze request (src/store/actions.ts), TTL
  *   OUTBOX#{0-3}        / {time}#{id}             partner events committed with a change, until published
