@@ -234,7 +234,7 @@ export const simulateSmsOutcome = (outcome: SmsOutcome, o: Parameters<typeof sms
  * The SNS subscription of the delivery function to the delivery topic, for the SMS outbox's
  * status events: each event is one SNS-wrapped invocation; an invocation that throws (e.g. the
  * alert record is not written yet: NotYetKnownError) is retried twice, as Lambda retries an
- * asynchronous invoke (there after about 1 and 2 minutes; here after `retryDelaysMs`).
+ * asynchronous invoke (there after about 1 and 2 minutes; here after `retryDelaysMs`, default 2 s and 10 s).
  * `settled()` resolves once nothing is in flight (tests).
  */
 export function routeSmsStatusEvents(
@@ -242,7 +242,9 @@ export function routeSmsStatusEvents(
   run: (name: 'delivery', event: unknown) => Promise<unknown>,
   opts: { retryDelaysMs?: readonly number[]; log?: (line: string) => void } = {},
 ): { settled(): Promise<void>; delivered(): number; retries(): number; dropped(): number } {
-  const retryDelays = opts.retryDelaysMs ?? [500, 1500];
+  // Lambda waits about 1 and 2 minutes; a few seconds here still outlast a busy machine's alert
+  // function between its send and its record write.
+  const retryDelays = opts.retryDelaysMs ?? [2_000, 10_000];
   let inFlight = 0;
   let delivered = 0;
   let dropped = 0;
