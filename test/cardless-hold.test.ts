@@ -4,7 +4,7 @@
  * -> a ¥200,000 cardless withdrawal is HOLD (whether or not the core names the app) -> "it was
  * me" (the store-level confirmApp: the step-up page path is tested with the step-up) -> ALLOW;
  * and AppActivated -> "deactivate this app" from the alert page (one tap) -> every cardless
- * debit DENY, until operations re-enable.
+ * debit DENY, until operations re-enable (reenableCardless, audited).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { startLocalPeers, type LocalPeers } from '../local/peers.ts';
 import { lambdaContext } from '../local/handlers.ts';
 import { resetTokenPeppers } from '../src/adapters/pepper.ts';
-import { confirmApp, deactivateApp } from '../src/holds/app-actions.ts';
+import { confirmApp, deactivateApp, reenableCardless } from '../src/holds/app-actions.ts';
 import { ActionRefusedError } from '../src/store/actions.ts';
 import { getAccount } from '../src/store/customers.ts';
 import { listAudit } from '../src/store/audit.ts';
@@ -178,6 +178,13 @@ describe('the 2020 cardless case', () => {
     expect(await deactivateApp(c.accountId, app.eventId, { actor: 'CUSTOMER_WEB' })).toEqual({ changed: false });
     await activate(c.accountId);
     expect(await authorize({ accountId: c.accountId, channel: 'ATM_CARDLESS', amount: 1, currency: 'JPY' })).toMatchObject({ decision: 'DENY', reason: 'APP_DEACTIVATED' });
+
+    // Operations re-enable after checking identity (audited); the newer activation is still held.
+    expect(await reenableCardless(c.accountId, app.eventId, { operatorId: 'op-7', verificationRef: 'IDV-2026-0042' })).toEqual({ changed: true });
+    await expect(reenableCardless(c.accountId, app.eventId, { operatorId: 'op-7', verificationRef: 'IDV-2026-0042' })).rejects.toMatchObject({ reason: 'ACTION_NOT_AVAILABLE' });
+    expect(await authorize({ accountId: c.accountId, channel: 'ATM_CARDLESS', amount: 1_000, currency: 'JPY' })).toMatchObject({ decision: 'ALLOW', reason: 'APP_PENDING_UNDER_LIMIT' });
+    expect(await authorize({ accountId: c.accountId, channel: 'ATM_CARDLESS', amount: 200_000, currency: 'JPY' })).toMatchObject({ decision: 'HOLD', reason: 'APP_PENDING_OVER_LIMIT' });
+    expect((await listAudit(c.accountId)).find((e) => e.action === 'reenableCardless')).toMatchObject({ actor: 'OPERATOR', operatorId: 'op-7', verificationRef: 'IDV-2026-0042', oldState: 'DEACTIVATED', newState: 'REENABLED' });
   });
 
   it('"it was me" from the page is not one tap: without the step-up the app stays held', async () => {

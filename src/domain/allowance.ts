@@ -145,11 +145,12 @@ export function planRelease(a: Allowance | undefined, requestId: string, now: Da
  *   PENDING -> CONFIRMED ("it was me", with the step-up)      cardless debits no longer held by it
  *   PENDING | CONFIRMED -> DEACTIVATED ("not me", one tap)   every cardless debit on the account is
  *                                                             DENY until operations re-enable
+ *   DEACTIVATED -> REENABLED (operations, after checking the customer's identity: reenableCardless)
  * DEACTIVATED is kept (never pruned). A PENDING hold whose window passed counts as CONFIRMED.
  * The hold is keyed by the activation (the event's id): the same app activated again on another
  * device is a new hold that an older alert's "it was me" cannot release.
  */
-export type AppHoldState = 'PENDING' | 'CONFIRMED' | 'DEACTIVATED';
+export type AppHoldState = 'PENDING' | 'CONFIRMED' | 'DEACTIVATED' | 'REENABLED';
 
 export interface AppHold {
   activationId: string;
@@ -195,11 +196,16 @@ export function appHoldsToPrune(apps: Record<string, AppHold> | undefined, now: 
     .map((h) => h.activationId);
 }
 
-export type AppTransition = { kind: 'CHANGE'; from: AppHoldState; to: AppHoldState } | { kind: 'UNCHANGED'; state: AppHoldState } | { kind: 'REFUSED'; reason: 'APP_DEACTIVATED' | 'ACCOUNT_FROZEN' };
+export type AppTransition = { kind: 'CHANGE'; from: AppHoldState; to: AppHoldState } | { kind: 'UNCHANGED'; state: AppHoldState } | { kind: 'REFUSED'; reason: 'APP_DEACTIVATED' | 'ACCOUNT_FROZEN' | 'NOT_DEACTIVATED' };
 
 /** "Not me" to the app: protective, allowed on a frozen account too; twice changes nothing. */
 export function deactivateAppTransition(state: AppHoldState): AppTransition {
   return state === 'DEACTIVATED' ? { kind: 'UNCHANGED', state } : { kind: 'CHANGE', from: state, to: 'DEACTIVATED' };
+}
+
+/** Operations lift a "not me" after checking the customer's identity; anything else is refused. */
+export function reenableTransition(state: AppHoldState): AppTransition {
+  return state === 'DEACTIVATED' ? { kind: 'CHANGE', from: state, to: 'REENABLED' } : { kind: 'REFUSED', reason: 'NOT_DEACTIVATED' };
 }
 
 /** "It was me" to the app: refused after "not me" and on a frozen account (as for links). */

@@ -14,7 +14,8 @@ import { ActionRefusedError, FREEZE_KEY, auditFor, outboxPut, outboxed, publishA
 import { getAccount } from '../store/customers.ts';
 import { tableName } from '../store/db.ts';
 import { key } from '../store/table.ts';
-import { confirmAppTransition, deactivateAppTransition, type AppTransition } from '../domain/allowance.ts';
+import { confirmAppTransition, deactivateAppTransition, reenableTransition, type AppTransition } from '../domain/allowance.ts';
+import { auditPut } from '../store/audit.ts';
 
 const MAX_ATTEMPTS = 5;
 export const deactivateKey = (activationId: string) => `DEACTIVATE_APP:${activationId}`;
@@ -103,4 +104,35 @@ export function deactivateApp(accountId: string, activationId: string, ctx: Acti
 /** "It was me" to the app: PENDING -> CONFIRMED, lifting its hold (step-up required from a token). */
 export function confirmApp(accountId: string, activationId: string, ctx: ActionContext): Promise<ActionResult> {
   return changeApp('confirmApp', accountId, activationId, ctx);
+}
+
+/**
+ * Operations only, after checking the customer's identity (like an unfreeze): lifts a "not me"
+ * on an app activation, DEACTIVATED -> REENABLED, so cardless withdrawals are decided as usual
+ * again (other deactivated activations of the account still deny). Audited with the operator
+ * and the verification reference; the core re-activates the device through its own process.
+ */
+export async function reenableCardless(accountId: string, activationId: string, req: { operatorId: string; verificationRef: string; at?: Date }): Promise<ActionResult> {
+  const at = (req.at ?? new Date()).toISOString();
+  const account = await getAccount(accountId, true);
+  if (!account) throw new ActionRefusedError('UNKNOWN_ACCOUNT');
+  const hold = account.apps?.[activationId];
+  if (!hold) throw new ActionRefusedError('UNKNOWN_LINK');
+  const t = reenableTransition(hold.state);
+  if (t.kind !== 'CHANGE') throw new ActionRefusedError('ACTION_NOT_AVAILABLE');
+  const ok = await transact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: key.account(accountId),
+        UpdateExpression: 'SET #apps.#h.#st = :new, #apps.#h.updatedAt = :at, #apps.#h.reenabledAt = :at, #apps.#h.reenabledBy = :op',
+        ConditionExpression: '#apps.#h.#st = :old',
+        ExpressionAttributeNames: { '#apps': 'apps', '#h': activationId, '#st': 'state' },
+        ExpressionAttributeValues: { ':old': t.from, ':new': t.to, ':at': at, ':op': req.operatorId },
+      },
+    },
+    auditPut({ accountId, at, action: 'reenableCardless', actor: 'OPERATOR', operatorId: req.operatorId, verificationRef: req.verificationRef, target: `APP#${activationId}`, oldState: t.from, newState: t.to }) as TransactItem,
+  ]);
+  if (!ok) throw new ActionRefusedError('CONFLICT');
+  return { changed: true };
 }
