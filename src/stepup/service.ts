@@ -86,7 +86,11 @@ export interface StepUpStatus {
   hasPasskeys: boolean;
 }
 
-const targetOf = (key: string) => (key.includes(':') ? `LINK#${key.slice(key.indexOf(':') + 1)}` : key);
+/** What the confirmation is about, in the audit trail's words (LINK#… / APP#…, as the confirm's own entry). */
+const targetOf = (key: string) => {
+  const id = key.slice(key.indexOf(':') + 1);
+  return key.startsWith('CONFIRM_APP:') ? `APP#${id}` : `LINK#${id}`;
+};
 
 async function destinationFor(record: TokenRecord): Promise<{ address: string; d: Destination } | undefined> {
   const customer = await getCustomer(record.customerId, true);

@@ -6,6 +6,7 @@
 import type { Locale } from '../../../events/core.ts';
 import type { LinkRecord } from '../../store/types.ts';
 import type { TokenAction } from '../tokens.ts';
+import type { AppHold } from '../allowance.ts';
 import { messages } from './messages.ts';
 import { stepUpMessages, type StepUpMessages } from './stepup-messages.ts';
 import { actionForm, escapeHtml, layout, pageHeaders, passkeyBox, type HtmlResponse } from './render.ts';
@@ -29,6 +30,7 @@ export interface ProtectiveForm {
   key: string;
   check: string;
   link?: LinkRecord | undefined;
+  app?: AppHold | undefined;
 }
 
 export interface StepUpPageInput {
@@ -67,7 +69,7 @@ function protectiveSection(locale: Locale, token: string, forms: readonly Protec
   const m = messages[locale];
   const s = stepUpMessages[locale];
   return `<section aria-labelledby="notyou"><h2 id="notyou">${escapeHtml(s.notYou)}</h2>\n${forms
-    .map((f, i) => actionForm(m, locale, token, { action: f.action, key: f.key, ...(f.link ? { link: f.link } : {}) }, f.check, 10 + i))
+    .map((f, i) => actionForm(m, locale, token, { action: f.action, key: f.key, ...(f.link ? { link: f.link } : {}), ...(f.app ? { app: f.app } : {}) }, f.check, 10 + i))
     .join('\n')}</section>`;
 }
 
@@ -75,7 +77,7 @@ function protectiveSection(locale: Locale, token: string, forms: readonly Protec
 export function renderStepUpPage(p: StepUpPageInput): HtmlResponse {
   const s = stepUpMessages[p.locale];
   const post = `${escapeHtml(p.token)}?lang=${p.locale}`;
-  const parts: string[] = [`<h1>${escapeHtml(s.title)}</h1>`, `<p>${escapeHtml(s.intro(p.provider))}</p>`, `<p>${escapeHtml(s.why)}</p>`];
+  const parts: string[] = [`<h1>${escapeHtml(s.title)}</h1>`, `<p>${escapeHtml(p.key.startsWith('CONFIRM_APP:') ? s.introApp(p.provider) : s.intro(p.provider))}</p>`, `<p>${escapeHtml(s.why)}</p>`];
   if (p.notice) parts.push(`<p class="notice" role="alert">${escapeHtml(noticeText(s, p.notice, p.locale))}</p>`);
   if (p.hasPasskeys) parts.push(passkeyBox(p.locale, p.token, 'auth', { key: p.key, check: p.check }));
   const code: string[] = [];

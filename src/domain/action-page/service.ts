@@ -170,7 +170,7 @@ export async function handleActionPage(req: ActionPageRequest, ports: ActionPage
       return problem('NOT_AVAILABLE', { account: subject.account, links: subject.links, backToPage: true }, { action: key, outcome: `NOT_AVAILABLE_${offered?.why ?? 'MISSING'}` });
     }
     const r = await handleReleasingPost(
-      { locale, token: req.token, record, action: form.action, key, step: form.step, code: form.code, account: subject.account, links: subject.links, link, checkFor, now: req.now },
+      { locale, token: req.token, record, action: form.action, key, step: form.step, code: form.code, account: subject.account, links: subject.links, link, app, checkFor, now: req.now },
       ports.stepUp,
     );
     if (r.kind === 'PAGE') {

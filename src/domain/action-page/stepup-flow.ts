@@ -9,6 +9,7 @@
 import type { Locale } from '../../../events/core.ts';
 import type { AccountRecord, LinkRecord, TokenRecord } from '../../store/types.ts';
 import type { TokenAction } from '../tokens.ts';
+import type { AppHold } from '../allowance.ts';
 import { offeredActions, type FormStep } from './flow.ts';
 import { renderDonePage, type HtmlResponse } from './render.ts';
 import { renderLockedPage, renderStepUpPage, type DestinationView, type ProtectiveForm, type StepUpNotice } from './render-stepup.ts';
@@ -49,6 +50,8 @@ export interface ReleasingRequest {
   account: AccountRecord;
   links: readonly LinkRecord[];
   link?: LinkRecord | undefined;
+  /** For a cardless-ATM app's "it was me": the activation's hold. */
+  app?: AppHold | undefined;
   checkFor: (key: string) => string;
   now: Date;
 }
@@ -75,17 +78,17 @@ const STATUS: Record<StepUpNotice['kind'], number> = {
 /** Freeze and revoke forms still possible from this token: they stay on every step-up page. */
 function protectiveForms(r: ReleasingRequest): ProtectiveForm[] {
   return offeredActions(r.record, r.account, r.links)
-    .filter((o) => o.available && (o.action.kind === 'FREEZE_ACCOUNT' || o.action.kind === 'REVOKE_LINK'))
-    .map((o) => ({ action: o.action, key: o.key, check: r.checkFor(o.key), ...(o.link ? { link: o.link } : {}) }));
+    .filter((o) => o.available && (o.action.kind === 'FREEZE_ACCOUNT' || o.action.kind === 'REVOKE_LINK' || o.action.kind === 'DEACTIVATE_APP'))
+    .map((o) => ({ action: o.action, key: o.key, check: r.checkFor(o.key), ...(o.link ? { link: o.link } : {}), ...(o.app ? { app: o.app } : {}) }));
 }
 
 export async function handleReleasingPost(r: ReleasingRequest, ports: StepUpPorts): Promise<ReleasingResult> {
   const check = r.checkFor(r.key);
-  const provider = r.link?.providerName ?? '?';
+  const provider = r.link?.providerName ?? r.app?.appName ?? '?';
   const locked = (): ReleasingResult => ({
     kind: 'PAGE',
     outcome: 'STEP_UP_LOCKED',
-    response: renderLockedPage({ locale: r.locale, token: r.token, maxAttempts: ports.maxAttempts(), holdUntil: r.link?.holdUntil, protective: protectiveForms(r) }),
+    response: renderLockedPage({ locale: r.locale, token: r.token, maxAttempts: ports.maxAttempts(), holdUntil: r.link?.holdUntil ?? r.app?.holdUntil, protective: protectiveForms(r) }),
   });
   const page = async (outcome: string, notice?: StepUpNotice, sent?: { destination: DestinationView; expiresAt: string }): Promise<ReleasingResult> => {
     const status = await ports.status(r.record, r.key, r.now);
@@ -131,6 +134,7 @@ export async function handleReleasingPost(r: ReleasingRequest, ports: StepUpPort
         token: r.token,
         action: r.action,
         link: r.link,
+        app: r.app,
         account: r.account,
         ...(out.registrationSecret ? { offerPasskey: { key: r.key, check, secret: out.registrationSecret } } : {}),
       }),

@@ -10,6 +10,7 @@ type Channel = 'SMS' | 'EMAIL';
 export interface StepUpMessages {
   title: string;
   intro: (provider: string) => string;
+  introApp: (app: string) => string;
   why: string;
   sendTo: (channel: Channel, masked: string) => string;
   sameChannel: (channel: Channel) => string;
@@ -50,6 +51,7 @@ export interface StepUpMessages {
 const ja: StepUpMessages = {
   title: 'ご本人の確認',
   intro: (p) => `「${p}」との連携を有効にして引き落としの保留を解除する前に、ご本人であることを確認します。`,
+  introApp: (a) => `アプリ「${a}」のカードレス出金の保留を解除する前に、ご本人であることを確認します。`,
   why: 'リンクを開いただけの第三者（メールを盗み見た人や、リンクを自動で開くプログラム）が解除できないようにするためです。',
   sendTo: (c, m) => (c === 'SMS' ? `確認コード（6桁）を、ご登録の電話番号（${m}）に SMS でお送りします。` : `確認コード（6桁）を、ご登録のメールアドレス（${m}）にお送りします。`),
   sameChannel: (c) =>
@@ -105,6 +107,7 @@ const ja: StepUpMessages = {
 const en: StepUpMessages = {
   title: 'Confirm it is you',
   intro: (p) => `Before we confirm the link to ${p} and release payments held through it, we check that it is you.`,
+  introApp: (a) => `Before we release the cardless withdrawals held for the app ${a}, we check that it is you.`,
   why: 'This stops anyone who merely has this link (someone reading your email, or a program that opens links) from doing it.',
   sendTo: (c, m) => (c === 'SMS' ? `We will text a 6-digit code to your phone number on file (${m}).` : `We will email a 6-digit code to your address on file (${m}).`),
   sameChannel: (c) =>
