@@ -11,7 +11,8 @@ import { findAlert } from '../src/store/alerts.ts';
 import { getCustomer } from '../src/store/customers.ts';
 import { claimSend, getSend, recipientRef } from '../src/store/send-ledger.ts';
 import { findMessage } from '../src/delivery/store.ts';
-import type { ProviderEventResult } from '../src/delivery/service.ts';
+import { handleProviderEvent, NotYetKnownError, type ProviderEventResult } from '../src/delivery/service.ts';
+import { smsStatusEvent } from '../local/sms-status-events.ts';
 
 let peers: LocalPeers;
 
@@ -278,6 +279,23 @@ describe('SMS status events from End User Messaging (the outbox) through the del
     ]);
     expect(await statuses(f, alertId)).toEqual(['SMS:FAILED']);
     expect(published('AlertUndelivered', alertId)).toHaveLength(1);
+  });
+
+  it('an event racing the record write is retried, never applied without the contact check', async () => {
+    // The record appears between the delivery function's read and its status write (the alert
+    // function writes it after the send): the status must not move on that first read.
+    const calls: string[] = [];
+    const ports = {
+      findMessage: async () => undefined,
+      ownerFromLedger: async () => ({ customerId: 'c1', accountId: 'a1' }),
+      getCustomer: async () => ({ customerId: 'c1', phone: '+819012345678' }),
+      findAlert: async () => undefined,
+      recordDeliveryStatus: async () => (calls.push('recordDeliveryStatus'), 'UPDATED' as const),
+      publish: async () => void calls.push('publish'),
+    } as unknown as Parameters<typeof handleProviderEvent>[1];
+    const e = smsStatusEvent('TEXT_BLOCKED', { messageId: 'm-race', to: '+819012345678', context: { alertId: 'al-race' } });
+    await expect(handleProviderEvent(e, ports, { undeliveredAfterMinutes: 15 })).rejects.toBeInstanceOf(NotYetKnownError);
+    expect(calls).toEqual([]);
   });
 
   it('an event whose alert record is not written yet is retried (as Lambda retries the SNS invoke) and then applied', async () => {

@@ -151,6 +151,10 @@ export async function handleProviderEvent(
   let updated = 0;
   let contactNeedsFixing = false;
   const [customer, before] = await Promise.all([ports.getCustomer(ref.owner.customerId), ports.findAlert(ref.owner, ref.alertId)]);
+  // Found through the ledger (SMS Context) before the alert function wrote its record: retry. Going
+  // on would let the record appear between this read and the status write, and the contact check
+  // (which needs the record) would be skipped for good.
+  if (!before && now.getTime() - eventAt.getTime() < UNKNOWN_RETRY_WINDOW_MS) throw new NotYetKnownError(`alert ${ref.alertId} is not recorded yet`);
   for (const o of outcomes) {
     // Operations are told BEFORE the status moves, so a failure in between is retried (at least
     // once) instead of lost: a redelivered event finds the status moved / the address suppressed.
