@@ -13,7 +13,10 @@ import { getLink } from '../src/store/links.ts';
 import { listAudit } from '../src/store/audit.ts';
 import { smsSize } from '../src/domain/messages/index.ts';
 import { codeEmail, codeSms } from '../src/stepup/messages.ts';
-import { formFields, readToken } from './action-support.ts';
+import { formFields, readToken, uniq } from './action-support.ts';
+import { openAppHold } from '../src/holds/allowance-store.ts';
+import { issueToken } from '../src/store/tokens.ts';
+import { TEST_PEPPER } from './support/env.ts';
 import { lastEmailCode, lastSmsCode, linkAlertToken, page, seedCustomer, seedPendingLink, setupStepUpEnv, type StepUpEnv } from './stepup-support.ts';
 
 let env: StepUpEnv;
@@ -303,6 +306,43 @@ describe('the step-up of "it was me"', () => {
     expect(smsTo(c.phone!)).toHaveLength(6);
     const audits = (await listAudit(c.accountId)).filter((a) => a.action === 'sendStepUpCode');
     expect(audits).toHaveLength(6);
+  });
+
+  it('a cardless-ATM app\'s "it was me" needs the code too; "deactivate" stays one tap on the step-up page', async () => {
+    const c = await seedCustomer();
+    const activationId = uniq('evt-app');
+    const now = new Date();
+    await openAppHold(
+      { eventId: activationId, occurredAt: now.toISOString(), accountId: c.accountId, appId: 'cardless-atm', appName: 'Cardless ATM', deviceName: 'iPhone 15' },
+      new Date(now.getTime() + 24 * 3_600_000).toISOString(),
+    );
+    const { token } = await issueToken(
+      {
+        accountId: c.accountId,
+        customerId: c.customerId,
+        alertId: uniq('al'),
+        actions: [{ kind: 'FREEZE_ACCOUNT' }, { kind: 'DEACTIVATE_APP', activationId }, { kind: 'CONFIRM_APP', activationId }],
+        channel: 'EMAIL',
+      },
+      { pepper: TEST_PEPPER, ttlDays: 7 },
+    );
+    const p = page(env, token);
+    const key = `CONFIRM_APP:${activationId}`;
+    const fields = formFields((await p.get()).body, key)!;
+    const shown = await p.post(fields);
+    expect(shown.body).toContain('アプリ「Cardless ATM」');
+    expect(formFields(shown.body, `DEACTIVATE_APP:${activationId}`)).toBeDefined();
+    const appState = async () => (await getAccount(c.accountId))?.apps?.[activationId]?.state;
+    expect(await appState()).toBe('PENDING');
+    await p.post({ ...fields, step: 'send' });
+    const code = lastSmsCode(env.peers, c.phone!)!;
+    expect((await p.post({ ...fields, step: 'verify', code: wrongOf(code) })).statusCode).toBe(403);
+    expect(await appState()).toBe('PENDING');
+    expect((await p.post({ ...fields, step: 'verify', code })).statusCode).toBe(200);
+    expect(await appState()).not.toBe('PENDING');
+    const audit = await listAudit(c.accountId);
+    expect(audit.filter((a) => a.stepUp === 'CODE').map((a) => a.target)).toEqual([`APP#${activationId}`]);
+    expect(audit.filter((a) => a.action === 'sendStepUpCode').map((a) => a.target)).toEqual([`APP#${activationId}`]);
   });
 
   it('a hand-made POST cannot skip the step-up: a code without the page form, or a step on a protective action, is refused', async () => {
