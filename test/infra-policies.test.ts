@@ -19,16 +19,20 @@ import { loadDeployConfig } from '../infra/config.ts';
 import { describeMissing, missingGrants, requiredGrants, type CfnTemplate, type MissingGrant } from '../infra/policy-check.ts';
 import { synthesise } from '../infra/testing.ts';
 
-type Env = 'dev' | 'prod';
+/** dev, prod, and prod with SES receiving in another region (where Tokyo does not receive email). */
+type Env = 'dev' | 'prod' | 'prod-receiving-elsewhere';
 type Templates = Record<'main' | 'edge' | 'mail', CfnTemplate>;
 const templates = {} as Record<Env, Templates>;
+const ENVS = ['dev', 'prod', 'prod-receiving-elsewhere'] as const;
 
 beforeAll(async () => {
-  for (const env of ['dev', 'prod'] as const) {
-    const s = await synthesise(loadDeployConfig(env));
+  for (const env of ENVS) {
+    const cfg = env === 'prod-receiving-elsewhere' ? { ...loadDeployConfig('prod'), sesReceivingRegion: 'us-west-2' } : loadDeployConfig(env);
+    const s = await synthesise(cfg);
+    expect(s.stacks.mail.region).toBe(cfg.sesReceivingRegion);
     templates[env] = { main: s.main.toJSON() as CfnTemplate, edge: s.edge.toJSON() as CfnTemplate, mail: s.mail.toJSON() as CfnTemplate };
   }
-}, 400_000);
+}, 600_000);
 
 const copy = (t: CfnTemplate): CfnTemplate => structuredClone(t);
 type Res = { Type: string; Properties: Record<string, unknown> };
@@ -38,7 +42,7 @@ type Statement = { Sid?: string; Principal?: { Service?: string | string[] } };
 const statementsOf = (r: Res, docKey: string) => (r.Properties[docKey] as { Statement: Statement[] }).Statement;
 const servicesOf = (st: Statement) => [st.Principal?.Service ?? []].flat();
 
-describe.each(['dev', 'prod'] as const)('resource policies (%s)', (env) => {
+describe.each(ENVS)('resource policies (%s)', (env) => {
   it('every service that publishes, sends, invokes or writes is allowed to by the target (and its key)', () => {
     for (const [stack, t] of Object.entries(templates[env])) {
       expect(missingGrants(t).map(describeMissing), `${env} ${stack}`).toEqual([]);
@@ -164,20 +168,20 @@ describe('the checker fails when a statement is removed (on its own copy of the 
   });
 });
 
-describe('cfn-lint over every synthesised template of both environments', () => {
+describe('cfn-lint over every synthesised template (dev, prod, prod receiving elsewhere)', () => {
   it('finds 0 errors and no unacknowledged warning', () => {
     const lint = resolveCfnLint();
     expect(Number(lint.version.split('.')[0])).toBeGreaterThanOrEqual(1);
     const dir = mkdtempSync(join(tmpdir(), 'cfn-lint-'));
     const files: string[] = [];
-    for (const env of ['dev', 'prod'] as const) {
+    for (const env of ENVS) {
       for (const [stack, t] of Object.entries(templates[env])) {
         const file = join(dir, `${env}-${stack}.json`);
         writeFileSync(file, JSON.stringify(t, null, 1));
         files.push(file);
       }
     }
-    expect(files).toHaveLength(6);
+    expect(files).toHaveLength(9);
     const r = runCfnLint(files, lint);
     expect(r.findings.map((f) => `${f.file}:${f.line} ${f.rule} ${f.message}`)).toEqual([]);
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
