@@ -31,7 +31,8 @@ export const functionPermissions: Record<FunctionName, FunctionPermissions> = {
   // Alerts: look up the customer, issue a token, send email + SMS, record, emit AlertSent.
   alert: { table: 'readWrite', sendEmail: true, sendSms: true, putEvents: true, readPepper: true },
   // Action pages: verify the token, freeze/revoke/confirm in one transaction, emit the change.
-  action: { table: 'readWrite', putEvents: true, readPepper: true },
+  // The action page sends the step-up code itself (email or SMS: the customer's other channel).
+  action: { table: 'readWrite', sendEmail: true, sendSms: true, putEvents: true, readPepper: true },
   // Debit authorisation: strongly consistent reads; one conditional UpdateItem on the account item
   // reserves from the hold allowance (src/holds/), and release gives it back. No other state.
   authorize: { table: 'readWrite', memoryMb: 1024, timeoutSeconds: 10, reservedConcurrency: true },
