@@ -87,8 +87,11 @@ export async function openOrJoinIncident(rule: RuleName, k: string, members: rea
   }
   if (!incidentId) throw new FraudRefusedError(409, 'CONFLICT', 'could not open or find the incident');
 
+  // One query of the members, then writes only for what is new: a burst of hits stays linear.
+  const known = new Map((await listMembers(incidentId)).map((x) => [`${x.accountId}#${x.linkId ?? '-'}`, x]));
   let joined = 0;
   for (const m of members) {
+    if (known.has(`${m.accountId}#${m.linkId ?? '-'}`)) continue;
     const ok = await transact([
       { Put: { TableName: tableName(), Item: { ...memberKey(incidentId, m), ...m, joinedAt: at }, ConditionExpression: 'attribute_not_exists(pk)' } },
       {
@@ -102,23 +105,12 @@ export async function openOrJoinIncident(rule: RuleName, k: string, members: rea
     ]);
     if (ok) joined++;
   }
-  if (!opened && providerIds.length > 0) {
-    await db().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: incidentKey(incidentId),
-        UpdateExpression: 'SET lastHitAt = :at',
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    );
-  }
 
   // Hold the links involved for longer; a member whose hold is done is not read again.
   let holdsExtended = 0;
   let linksMissing = 0;
-  const done = new Set((await listMembers(incidentId)).filter((x) => x.holdExtended).map((x) => `${x.accountId}#${x.linkId ?? '-'}`));
   for (const m of members) {
-    if (!m.linkId || done.has(`${m.accountId}#${m.linkId}`)) continue;
+    if (!m.linkId || known.get(`${m.accountId}#${m.linkId}`)?.holdExtended) continue;
     const r = await extendLinkHold(m.accountId, m.linkId, fraudConfig().FRAUD_INCIDENT_HOLD_HOURS, { actor: 'SYSTEM' }, now);
     if (r === 'MISSING') {
       linksMissing++;
