@@ -4,7 +4,7 @@
  *   GET  /ops/providers/{providerId}                            one provider and its requests
  *   POST /ops/providers/{providerId}/requests                   {"action", "reason", "holdHours"?}  operator A
  *   POST /ops/providers/{providerId}/requests/{requestId}/approve                                  operator B (approvers)
- * Bulk jobs (EXTEND_HOLD, REVOKE_UNCONFIRMED) run from the approval for up to ~20 s and are
+ * Bulk jobs (EXTEND_HOLD, REVOKE_UNCONFIRMED) run from the approval for up to ~10 s and are
  * continued by the minute's sweep; the request shows their progress.
  */
 import * as z from 'zod';
@@ -26,7 +26,7 @@ const RequestBody = z
   .refine((b) => b.action === 'EXTEND_HOLD' || b.holdHours === undefined, { path: ['holdHours'], message: 'holdHours applies to EXTEND_HOLD only' });
 
 /** How long an approval request works on a bulk job before leaving the rest to the sweep. */
-const INLINE_JOB_MS = 20_000;
+const INLINE_JOB_MS = 10_000;
 
 export async function handleProviderRequest(req: OpsRequest): Promise<OpsResponse | undefined> {
   const path = req.path.replace(/\/+$/, '');
