@@ -109,6 +109,7 @@ async function releaseHeldLate(exited: Promise<unknown>): Promise<void> {
   if (events !== 'hold') return;
   await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
   route.release();
+  events = 'deliver';
 }
 
 /** Kills a worker at its crash point and shows the kill left accepted-but-unrecorded recipients on both channels. */
@@ -131,7 +132,7 @@ async function finish(id: string): Promise<void> {
   const w = spawnWorker(id, {});
   void w.exited.then(() => (lastOutput = w.output().slice(-2000)));
   await releaseHeldLate(w.exited);
-  const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 240_000))]);
+  const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 480_000))]);
   expect(code, w.output()).toBe(0);
   await route.settled();
 }
@@ -199,7 +200,7 @@ describe('a worker killed with SIGKILL between the provider accepting and the ou
     expect(v.inDoubt).toEqual({ email: [], sms: [] });
     expect(route.delivered()).toBeGreaterThan(0);
     expect(route.held()).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it('with the events silent, hold sends nobody twice and holds only the in-flight recipients', async () => {
     process.env.CAMPAIGN_IN_DOUBT = 'hold';
@@ -220,7 +221,7 @@ describe('a worker killed with SIGKILL between the provider accepting and the ou
     } finally {
       process.env.CAMPAIGN_SEND_EVENT_WAIT_SECONDS = '60';
     }
-  }, 300_000);
+  }, 600_000);
 
   it('with the events silent, resend misses nobody and sends twice only within the in-flight bound', async () => {
     process.env.CAMPAIGN_IN_DOUBT = 'resend';
@@ -240,5 +241,5 @@ describe('a worker killed with SIGKILL between the provider accepting and the ou
     } finally {
       process.env.CAMPAIGN_SEND_EVENT_WAIT_SECONDS = '60';
     }
-  }, 300_000);
+  }, 600_000);
 });

@@ -109,7 +109,10 @@ describe('running campaigns', () => {
     await startCampaign(c.campaignId);
     const releases: { at: number; n: number }[] = [];
     const run = runCampaignWorker(c.campaignId, { ...deps, onRelease: (_ch, n) => releases.push({ at: Date.now(), n }) });
-    while (peers.smsMessages().length < 200) await new Promise((r) => setTimeout(r, 20));
+    let finished: unknown;
+    void run.then((r) => (finished = r), (e: unknown) => (finished = e));
+    while (peers.smsMessages().length < 200 && finished === undefined) await new Promise((r) => setTimeout(r, 20));
+    expect(finished, String(finished instanceof Error ? finished.stack : JSON.stringify(finished))).toBeUndefined();
     // The pause is acknowledged when the call returns: it takes effect within a second of that,
     // so at most one second's quota (300 parts, so at most 300 messages) leaves after it. A
     // count, not a clock: a loaded machine releases fewer, never more.
@@ -133,7 +136,8 @@ describe('running campaigns', () => {
     expect(new Set(phones)).toEqual(new Set(Array.from({ length: N }, (_, i) => phoneOf(i))));
     const st = await campaignStatus(c.campaignId);
     expect(st.counters).toMatchObject({ planned: N, sent: N, failed: 0, skipped: 0, suppressed: 0 });
-  });
+    // A generous limit: 900 SMS through DynamoDB Local on a loaded 2-core machine.
+  }, 240_000);
 
   it('cancels within a second; a cancelled campaign cannot be resumed', async () => {
     await peers.clear();
@@ -141,7 +145,10 @@ describe('running campaigns', () => {
     await startCampaign(c.campaignId);
     const releases: { at: number; n: number }[] = [];
     const run = runCampaignWorker(c.campaignId, { ...deps, onRelease: (_ch, n) => releases.push({ at: Date.now(), n }) });
-    while (peers.smsMessages().length < 100) await new Promise((r) => setTimeout(r, 20));
+    let finished: unknown;
+    void run.then((r) => (finished = r), (e: unknown) => (finished = e));
+    while (peers.smsMessages().length < 100 && finished === undefined) await new Promise((r) => setTimeout(r, 20));
+    expect(finished, String(finished instanceof Error ? finished.stack : JSON.stringify(finished))).toBeUndefined();
     await cancelCampaign(c.campaignId);
     const cancelledAt = Date.now();
     expect((await run).outcome).toBe('CANCELLED');
@@ -157,7 +164,7 @@ describe('running campaigns', () => {
     expect(peers.smsMessages().length).toBe(sent);
     const entries = await ledger(c.campaignId);
     expect(entries.filter((e) => e.status === 'SENT')).toHaveLength(sent);
-  });
+  }, 240_000);
 
   it('a provider audience reaches only that provider\'s linked accounts, listing only those links', async () => {
     await peers.clear();

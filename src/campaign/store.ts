@@ -5,6 +5,7 @@
  *   CAMPAIGN#{id}          / LEASE#{channel}          which worker sends this channel now
  *   CAMPAIGNS              / {createdAt}#{id}         list of campaigns for the console
  *   CAMPAIGN#{id}#L#{hh}   / R#{channel}#{accountId}  per-recipient ledger, 256 hashed partitions
+ *   CAMPAIGN#{id}#L#{hh}   / S#{channel}#{accountId}  provider message ids from the send events (src/delivery/campaign-sends.ts)
  *   CAMPAIGN#{id}#A#{seg}  / {accountId}              supplied audience list, by segment
  * Counters live on the shard items and move in the same conditional write as the shard's cursor,
  * so a page is counted exactly once however often it is reprocessed.
