@@ -1,7 +1,7 @@
 /**
  * The promise of a freeze: once freezeAccount has returned, no debit on the account is allowed.
  *
- * Authorisations stream through the authorize handler against DynamoDB Local, 100 in flight at a
+ * Authorisations stream through the authorize handler against DynamoDB Local, 200 in flight at a
  * time on the handlers' SDK client (its 50-socket pool is saturated, so each one waits a while),
  * while freezeAccount commits through its own HTTP agent (not queued behind them). The
  * commit happens inside the freeze's one TransactWriteItems call, whose request and response
@@ -95,7 +95,9 @@ describe('freeze against a stream of concurrent authorisations', () => {
     expect(await one(-1)).toMatchObject({ status: 200, decision: 'ALLOW', reason: 'OK' });
     reads.clear();
 
-    const IN_FLIGHT = 100;
+    // Four times the 50-socket pool: each authorisation waits in the queue several times as long as
+    // one request takes, so many of them span the freeze's commit call.
+    const IN_FLIGHT = 200;
     const FREEZE_AFTER = 200; // completed authorisations before the freeze starts
     const AFTER_FREEZE = 200; // authorisations started after freezeAccount returned
     const results: Outcome[] = [];
