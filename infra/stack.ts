@@ -16,6 +16,7 @@ import type { CapabilityConstruct, CapabilityProps } from './capability.ts';
 import type { DeployConfig } from './config.ts';
 import { EdgeStack } from './edge-stack.ts';
 import { Foundation } from './foundation.ts';
+import { FraudOps } from './fraud-ops.ts';
 import { MailStack } from './mail-stack.ts';
 import { Monitoring } from './monitoring.ts';
 import { RepliesAndDelivery } from './replies-delivery.ts';
@@ -70,6 +71,7 @@ export class AlertingStack extends Stack {
     );
     const Campaigns = props.campaigns;
     this.campaigns = Campaigns ? capability('Campaigns', (s, p) => new Campaigns(s, 'Campaigns', p)) : undefined;
+    capability('Fraud', (s, p) => new FraudOps(s, 'FraudOps', p));
 
     // A handler no capability wires yet is still deployed (with its grants), so every entry point
     // on disk exists in AWS; the infra tests say which triggers are missing.
