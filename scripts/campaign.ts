@@ -9,6 +9,8 @@
  *   npm run campaign -- list
  *   npm run campaign -- work <id>         run a worker until the campaign completes or is cancelled
  *
+ * Rates are per second: emails (recipients) and SMS message parts (a Japanese SMS is 2 parts).
+ *
  * Locally the settings come from `npm start`'s .local/runtime.json (DynamoDB, SES and SMS
  * endpoints) plus TABLE_NAME (default alerting-local) and TOKEN_PEPPER (the runtime's: start it
  * with the same TOKEN_PEPPER so the action pages accept the campaign's links). With --aws (or
@@ -35,6 +37,10 @@ function localEnv(aws: boolean): void {
   set('AWS_ENDPOINT_URL_DYNAMODB', rt.urls?.dynamodb);
   set('AWS_ENDPOINT_URL_SESV2', origin(rt.urls?.mailbox));
   set('AWS_ENDPOINT_URL_SNS', origin(rt.urls?.smsOutbox));
+  set('AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2', origin(rt.urls?.smsOutbox));
+  // The local runtime's SMS configuration set (LOCAL_SMS_CONFIGURATION_SET in local/runtime.ts):
+  // the outbox then publishes status events with the Context into npm start's delivery function.
+  set('SMS_CONFIGURATION_SET', 'alerting-local-sms');
   set('ACTION_BASE_URL', rt.urls?.actionBase);
   set('TABLE_NAME', rt.tableName ?? 'alerting-local');
   set('TOKEN_PEPPER', rt.tokenPepper);
