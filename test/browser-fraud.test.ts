@@ -57,7 +57,8 @@ describe('fraud operations in the console', () => {
     expect(await rt.bus.drain(120_000)).toBe(true);
 
     // The Incidents page lists it; its page has one action per row and "suspend this provider".
-    await signInAs('op-alice', ['operators']);
+    // op-alice is an approver too: what refuses her is being the one who asked.
+    await signInAs('op-alice', ['operators', 'approvers']);
     let page = await consolePage('#/incidents', 'incidents');
     const row = page.locator('a[data-incident]').first();
     await row.waitFor();
@@ -93,7 +94,15 @@ describe('fraud operations in the console', () => {
     // op-bob revokes the first (charged) link from the incident: its case opens with the charges.
     const victimLink = (a.charges[0]!.detail as { linkId: string }).linkId;
     const victimAccount = (a.charges[0]!.detail as { accountId: string }).accountId;
-    page = await consolePage(`#/incidents/${incidentId}`, 'incidents');
+    // The incident that holds that link (the address's or the provider's).
+    const all = (await opsGet('/ops/incidents')).incidents as { incidentId: string }[];
+    let holding: string | undefined;
+    for (const i of all) {
+      const members = (await opsGet(`/ops/incidents/${i.incidentId}`)).members as { linkId?: string }[];
+      if (members.some((m) => m.linkId === victimLink)) holding = i.incidentId;
+    }
+    expect(holding).toBeDefined();
+    page = await consolePage(`#/incidents/${holding}`, 'incidents');
     await page.locator(`button[data-action="revoke"][data-link="${victimLink}"]`).click();
     await page.locator('.status', { hasText: victimLink }).waitFor();
     expect(await rt.bus.drain(60_000)).toBe(true);
