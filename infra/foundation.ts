@@ -250,6 +250,9 @@ export class Foundation extends Construct {
     this.emailConfigurationSet.addEventDestination('ToDeliveryTopic', {
       destination: ses.EventDestination.snsTopic(this.deliveryTopic),
       events: [
+        // SEND proves the provider accepted a message: a campaign worker restarted after a crash
+        // settles its in-doubt recipients from it (src/delivery/campaign-sends.ts).
+        ses.EmailSendingEvent.SEND,
         ses.EmailSendingEvent.DELIVERY,
         ses.EmailSendingEvent.BOUNCE,
         ses.EmailSendingEvent.COMPLAINT,

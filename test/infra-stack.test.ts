@@ -250,7 +250,7 @@ describe('foundation: table, keys, bus, pepper, email and SMS identities', () =>
     s.main.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
       EventDestination: Match.objectLike({
         Enabled: true,
-        MatchingEventTypes: Match.arrayWith(['delivery', 'bounce', 'complaint', 'reject', 'deliveryDelay']),
+        MatchingEventTypes: Match.arrayWith(['send', 'delivery', 'bounce', 'complaint', 'reject', 'deliveryDelay']),
         SnsDestination: { TopicARN: Match.anyValue() },
       }),
     });
