@@ -92,7 +92,8 @@ export async function openOrJoinIncident(rule: RuleName, k: string, members: rea
   let joined = 0;
   for (const m of members) {
     if (known.has(`${m.accountId}#${m.linkId ?? '-'}`)) continue;
-    const ok = await transact([
+    // Concurrent hits update the same incident item: a lost race (or a member added meanwhile) is retried briefly.
+    const join = () => transact([
       { Put: { TableName: tableName(), Item: { ...memberKey(incidentId, m), ...m, joinedAt: at }, ConditionExpression: 'attribute_not_exists(pk)' } },
       {
         Update: {
@@ -103,6 +104,11 @@ export async function openOrJoinIncident(rule: RuleName, k: string, members: rea
         },
       },
     ]);
+    let ok = await join();
+    for (let attempt = 1; !ok && attempt < 3; attempt++) {
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+      ok = await join();
+    }
     if (ok) joined++;
   }
 
