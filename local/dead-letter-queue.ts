@@ -103,7 +103,7 @@ export function deadLetterPages(bus: LocalEventBus): LocalPage[] {
           .reverse()
           .map(
             (d) =>
-              `<tr><td>${escapeHtml(d.deadAt)}</td><td>${escapeHtml(d.detailType)}<br><code>${escapeHtml(d.eventId)}</code></td><td>${escapeHtml(d.route)} → ${d.target}</td><td>${d.receiveCount}</td><td>${escapeHtml(d.lastError)}</td>` +
+              `<tr><td>${escapeHtml(d.deadAt)}</td><td>${escapeHtml(d.detailType)}<br><code>${escapeHtml(d.eventId)}</code>${d.attributes?.eventId ? `<br>core event <code>${escapeHtml(d.attributes.eventId)}</code>` : ''}</td><td>${escapeHtml(d.route)} → ${d.target}</td><td>${d.receiveCount}</td><td>${escapeHtml(d.lastError)}</td>` +
               `<td><form method="post" action="/dead-letters/redrive"><input type="hidden" name="messageId" value="${escapeHtml(d.messageId)}"><button>Redrive</button></form></td></tr>`,
           )
           .join('');
