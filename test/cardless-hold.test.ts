@@ -24,6 +24,7 @@ let peers: LocalPeers;
 let alertHandler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 let authorizeHandler: Handler;
 let actionHandler: Handler;
+let opsHandler: Handler;
 
 beforeAll(async () => {
   peers = await startLocalPeers();
@@ -32,6 +33,7 @@ beforeAll(async () => {
   alertHandler = (await import('../functions/alert/handler.ts')).handler as unknown as typeof alertHandler;
   authorizeHandler = await loadHandler('authorize');
   actionHandler = await loadHandler('action');
+  opsHandler = await loadHandler('ops');
 });
 afterAll(async () => {
   await peers?.stop();
@@ -192,7 +194,9 @@ describe('the 2020 cardless case', () => {
     const app = await activate(c.accountId);
     const token = await alertLink(c.email);
     const fields = formFields((await page(token)).body, `CONFIRM_APP:${app.eventId}`);
-    if (fields) await page(token, 'POST', formBody(fields));
+    expect(fields).toBeDefined();
+    // Pressing "it was me" (as a scanner would) only leads to the step-up page.
+    expect((await page(token, 'POST', formBody(fields!))).statusCode).toBe(200);
     expect((await getAccount(c.accountId, true))!.apps![app.eventId]!.state).toBe('PENDING');
     expect(await authorize({ accountId: c.accountId, channel: 'ATM_CARDLESS', amount: 200_000, currency: 'JPY' })).toMatchObject({ decision: 'HOLD' });
     // The store refuses a token-carried confirmation that brings no step-up proof.
@@ -212,5 +216,34 @@ describe('the 2020 cardless case', () => {
     expect(await authorize({ accountId: c.accountId, channel: 'ATM_CARDLESS', amount: 1_001, currency: 'JPY', requestId: 'after' })).toMatchObject({ decision: 'HOLD', allowance: { remaining: 1_000 } });
     const mail = (await peers.emails()).find((m) => m.to.includes(c.email));
     expect(mail?.text).toContain('Cardless ATM');
+  });
+  it('operations re-enable cardless withdrawals through the operations API: approvers only, an identity check, bad input changes nothing', async () => {
+    const c = await customer();
+    const app = await activate(c.accountId);
+    await deactivateApp(c.accountId, app.eventId, { actor: 'CUSTOMER_WEB' });
+    const path = `/ops/accounts/${c.accountId}/apps/${app.eventId}/reenable`;
+    const call = (body: string, groups: string[]) =>
+      invoke(opsHandler, httpEvent({ method: 'POST', path, operatorId: 'op-9', groups, body, headers: { 'content-type': 'application/json' } }), 'ops');
+    const state = async () => (await getAccount(c.accountId, true))!.apps![app.eventId]!.state;
+
+    expect((await call('{"verificationRef":"IDV-1"}', ['operators'])).statusCode).toBe(403);
+    const missing = await call('{}', ['operators', 'approvers']);
+    expect(missing.statusCode).toBe(400);
+    expect(JSON.parse(missing.body)).toMatchObject({ field: 'verificationRef' });
+    const unknown = await call('{"verificationRef":"IDV-1","force":true}', ['operators', 'approvers']);
+    expect(JSON.parse(unknown.body)).toMatchObject({ field: 'force' });
+    expect((await call('not json', ['operators', 'approvers'])).statusCode).toBe(400);
+    expect(await state()).toBe('DEACTIVATED');
+    expect(await authorize({ accountId: c.accountId, channel: 'ATM_CARDLESS', amount: 1, currency: 'JPY' })).toMatchObject({ decision: 'DENY', reason: 'APP_DEACTIVATED' });
+
+    const ok = await call('{"verificationRef":"IDV-2026-0099"}', ['operators', 'approvers']);
+    expect(ok.statusCode).toBe(200);
+    expect(await state()).toBe('REENABLED');
+    expect((await call('{"verificationRef":"IDV-2026-0099"}', ['operators', 'approvers'])).statusCode).toBe(409);
+    expect((await listAudit(c.accountId)).filter((e) => e.action === 'reenableCardless')).toEqual([
+      expect.objectContaining({ actor: 'OPERATOR', operatorId: 'op-9', verificationRef: 'IDV-2026-0099' }),
+    ]);
+    const listed = await invoke(opsHandler, httpEvent({ method: 'GET', path: `/ops/accounts/${c.accountId}/apps`, operatorId: 'op-9' }), 'ops');
+    expect(JSON.parse(listed.body)).toMatchObject({ apps: [expect.objectContaining({ activationId: app.eventId, state: 'REENABLED' })] });
   });
 });

@@ -17,6 +17,7 @@ import { handleProviderRequest } from '../../src/fraud/providers/ops.ts';
 import { handleIncidentRequest } from '../../src/fraud/detection/ops.ts';
 import { handleCaseRequest } from '../../src/fraud/cases/ops.ts';
 import { handlePasskeyOps } from '../../src/stepup/ops.ts';
+import { handleCardlessOps } from '../../src/holds/ops.ts';
 
 const logger = new Logger({ serviceName: 'ops' });
 const metrics = new Metrics({ serviceName: 'ops' });
@@ -31,6 +32,8 @@ const modules: OpsModule[] = [
   handleCaseRequest,
   // Customers' passkeys (list, remove): src/stepup/ops.ts.
   handlePasskeyOps,
+  // Re-enable cardless withdrawals after "not me" (approvers, identity check): src/holds/ops.ts.
+  handleCardlessOps,
 ];
 
 async function ops(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIGatewayProxyStructuredResultV2> {
