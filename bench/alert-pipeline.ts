@@ -37,7 +37,7 @@ const IN_FLIGHT = 4;
 const CUSTOMERS = 500;
 const PEPPER = 'bench-pepper-0123456789abcdef0123456789abcdef';
 
-interface Ev {
+export interface Ev {
   detailType: string;
   detail: Record<string, unknown>;
   /** What the floor must do for it. */
@@ -153,14 +153,14 @@ const context = {
   succeed: () => undefined,
 } satisfies Context;
 
-interface Result {
+export interface Result {
   seconds: number;
   perEvent: number[];
   failures: number;
 }
 
 /** Batches of BATCH, IN_FLIGHT at a time; every event gets its batch's duration. */
-async function drive(evs: Ev[], invoke: (batch: Ev[]) => Promise<number>): Promise<Result> {
+export async function drive(evs: Ev[], invoke: (batch: Ev[]) => Promise<number>): Promise<Result> {
   const batches: Ev[][] = [];
   for (let i = 0; i < evs.length; i += BATCH) batches.push(evs.slice(i, i + BATCH));
   const perEvent: number[] = [];
@@ -190,7 +190,7 @@ async function drive(evs: Ev[], invoke: (batch: Ev[]) => Promise<number>): Promi
  * event's own account and customer, in the same dependency order (reads; then claims beside the
  * link write; tokens once a claim is taken; SENT updates; the record).
  */
-async function floorEvent(e: Ev, table: string): Promise<void> {
+export async function floorEvent(e: Ev, table: string): Promise<void> {
   const doc = awsClients().doc;
   const d = e.detail as { accountId?: string; customerId?: string; eventId: string; linkId?: string };
   const i = Number((d.accountId ?? d.customerId ?? '').replace(/^bench-(acct|cust)-/, ''));

@@ -41,6 +41,8 @@ import { originKey } from '../src/fraud/detection/rules.ts';
 import { upsertCustomerProfile } from '../src/store/customers.ts';
 import { key, TTL_ATTRIBUTE } from '../src/store/table.ts';
 import { CustomerProfileUpserted } from '../events/core.ts';
+// The alert bench's batching driver and its DynamoDB floor, so both benches measure the same floor.
+import { drive, floorEvent, type Result } from './alert-pipeline.ts';
 
 const EVENTS = Number(process.env.BENCH_FRAUD_EVENTS ?? 300);
 const ROUNDS = Math.max(3, Number(process.env.BENCH_FRAUD_ROUNDS ?? 3));
@@ -159,114 +161,6 @@ const context = (name: string): Context => ({
   fail: () => undefined,
   succeed: () => undefined,
 });
-
-interface Result {
-  seconds: number;
-  perEvent: number[];
-  failures: number;
-}
-
-/** Batches of BATCH, IN_FLIGHT at a time; every event gets its batch's duration. */
-async function drive(evs: Ev[], invoke: (batch: Ev[]) => Promise<number>): Promise<Result> {
-  const batches: Ev[][] = [];
-  for (let i = 0; i < evs.length; i += BATCH) batches.push(evs.slice(i, i + BATCH));
-  const perEvent: number[] = [];
-  let failures = 0;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < batches.length) {
-        const b = batches[next++]!;
-        const s = performance.now();
-        failures += await invoke(b);
-        const ms = performance.now() - s;
-        for (let k = 0; k < b.length; k++) perEvent.push(ms);
-      }
-    }),
-  );
-  perEvent.sort((a, b) => a - b);
-  return { seconds: (performance.now() - t0) / 1000, perEvent, failures };
-}
-
-/** The alert handler's DynamoDB work for one event, bare (as bench/alert-pipeline.ts's floor). */
-async function floorEvent(e: Ev, table: string): Promise<void> {
-  const doc = awsClients().doc;
-  const d = e.detail as { accountId?: string; customerId?: string; eventId: string; linkId?: string };
-  const i = Number((d.accountId ?? d.customerId ?? '').replace(/^bench-(acct|cust)-/, ''));
-  const acct = `bench-acct-${i}`;
-  const cust = `bench-cust-${i}`;
-  const get = (Key: Record<string, string>) => doc.send(new GetCommand({ TableName: table, Key, ConsistentRead: true }));
-  if (e.floor.reads[0] === 'customer') {
-    await get(key.customer(cust));
-    await get(key.account(acct));
-  } else {
-    await Promise.all([get(key.account(acct)), ...(e.floor.reads.includes('link') ? [get(key.link(acct, d.linkId!))] : [])]);
-    await get(key.customer(cust));
-  }
-  const now = new Date().toISOString();
-  const linkWrite = e.floor.link
-    ? doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { ConditionCheck: { TableName: table, Key: key.providerControl('dwallet'), ConditionExpression: 'attribute_not_exists(pk) OR suspended <> :t', ExpressionAttributeValues: { ':t': true } } },
-            { Put: { TableName: table, Item: { ...key.link(acct, `floor-${d.eventId}`), state: 'PENDING', version: 0, providerId: 'dwallet', updatedAt: now }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          ],
-        }),
-      )
-    : undefined;
-  if (!e.floor.alert) {
-    await linkWrite;
-    return;
-  }
-  const alertId = `floor-${d.eventId}`;
-  const recipients = Array.from({ length: e.floor.recipients }, (_, k) => ({ channel: k % 2 ? 'SMS' : 'EMAIL', ref: `r${k}` }));
-  const claim = (r: { channel: string; ref: string }) =>
-    doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: { ...key.send(alertId, r.channel, r.ref), alertId, channel: r.channel, recipientRef: r.ref, owner: { accountId: acct, customerId: cust }, state: 'SENDING', attemptId: 'a', claimedAt: now, [TTL_ATTRIBUTE]: 1 },
-        ReturnValues: 'ALL_OLD',
-        ConditionExpression: 'attribute_not_exists(pk) OR (#s = :sending AND claimedAt < :stale AND attribute_not_exists(providerMessageId))',
-        ExpressionAttributeNames: { '#s': 'state' },
-        ExpressionAttributeValues: { ':sending': 'SENDING', ':stale': now },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-  await Promise.all([Promise.all(recipients.map(claim)), linkWrite]);
-  await Promise.all(
-    ['EMAIL', 'SMS'].map((ch) =>
-      doc.send(
-        new PutCommand({
-          TableName: table,
-          Item: { ...key.token(`floor-${d.eventId}-${ch}`), accountId: acct, customerId: cust, alertId, channel: ch, actions: [{ kind: 'FREEZE_ACCOUNT' }], expiresAt: now, used: {} },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    ),
-  );
-  await Promise.all(
-    recipients.map((r) =>
-      doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: key.send(alertId, r.channel, r.ref),
-          UpdateExpression: 'SET #s = :sent, messageId = :m, sentAt = :t',
-          ConditionExpression: 'attemptId = :a AND #s = :sending',
-          ExpressionAttributeNames: { '#s': 'state' },
-          ExpressionAttributeValues: { ':sent': 'SENT', ':sending': 'SENDING', ':m': 'm', ':t': now, ':a': 'a' },
-        }),
-      ),
-    ),
-  );
-  await doc.send(
-    new PutCommand({
-      TableName: table,
-      Item: { ...key.alert({ accountId: acct, customerId: cust }, alertId), alertId, customerId: cust, accountId: acct, deliveries: Object.fromEntries(recipients.map((r) => [`${r.channel}#${r.ref}`, { status: 'SENT', messageId: 'm' }])), createdAt: now },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    }),
-  );
-}
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
 const failuresOf = (r: unknown) => ((r as SQSBatchResponse | undefined)?.batchItemFailures ?? []).length;
