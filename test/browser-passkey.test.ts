@@ -7,13 +7,12 @@
  * Screenshots (ja): the code page and the page after a freeze.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CDPSession, Page } from 'playwright-core';
 import { startLocalRuntime, type LocalRuntime } from '../local/runtime.ts';
-import { LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
 import { CORE_SOURCE } from '../events/core.ts';
 import { SESSION_COOKIE } from '../local/http-server.ts';
+import { localDocClient } from './support/local-doc.ts';
 import { launchBrowser, screenshot, seriousAxeViolations, type Browser } from './support/browser.ts';
 
 let rt: LocalRuntime;
@@ -23,13 +22,7 @@ let doc: DynamoDBDocumentClient;
 beforeAll(async () => {
   rt = await startLocalRuntime();
   browser = await launchBrowser();
-  doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: rt.dynamo.endpoint,
-      region: LOCAL_AWS_ENV.AWS_REGION,
-      credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
-    }),
-  );
+  doc = localDocClient(rt.dynamo.endpoint);
 }, 180_000);
 
 afterAll(async () => {
