@@ -208,14 +208,31 @@ async function countersOnOff(): Promise<BenchSection> {
     await runFloor(warm);
     await peers.clear();
 
+    // DynamoDB requests per variant (the variants run one after another, so each count is its own).
+    let requests = 0;
+    awsClients().dynamodb.middlewareStack.add(
+      (next) => async (args) => {
+        requests++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchRequestCount' },
+    );
+    const perEvent: Record<'floor' | 'off' | 'on' | 'fraudAlone', number[]> = { floor: [], off: [], on: [], fraudAlone: [] };
+    const counted = async <T,>(k: keyof typeof perEvent, f: () => Promise<T>): Promise<T> => {
+      const before = requests;
+      const r = await f();
+      perEvent[k].push((requests - before) / EVENTS);
+      return r;
+    };
+
     let round = 0;
     let alertFailures = 0;
     let fraudFailures = 0;
     const fraudSeconds: number[] = [];
     const samples = await interleaved(ROUNDS, {
-      floor: async () => runFloor(events(`floor${round++}`)),
+      floor: async () => counted('floor', () => runFloor(events(`floor${round++}`))),
       off: async () => {
-        const r = await runAlert(events(`off${round++}`));
+        const r = await counted('off', () => runAlert(events(`off${round++}`)));
         alertFailures += r.failures;
         await peers.clear();
         return r;
@@ -223,12 +240,18 @@ async function countersOnOff(): Promise<BenchSection> {
       on: async () => {
         const evs = events(`on${round++}`);
         // Both queues receive every event at once; the pipeline's figures are the alert side's.
-        const [a, f] = await Promise.all([runAlert(evs), runFraud(evs)]);
+        const [a, f] = await counted('on', () => Promise.all([runAlert(evs), runFraud(evs)]));
         alertFailures += a.failures;
         fraudFailures += f.failures;
         fraudSeconds.push(f.seconds);
         await peers.clear();
         return a;
+      },
+      // The fraud function by itself: its own cost, without the competition of the alert path.
+      fraudAlone: async () => {
+        const r = await counted('fraudAlone', () => runFraud(events(`fa${round++}`)));
+        fraudFailures += r.failures;
+        return r;
       },
     });
 
@@ -252,12 +275,14 @@ async function countersOnOff(): Promise<BenchSection> {
         row('floor (bare DynamoDB)', samples.floor),
         row('pipeline, counters off', samples.off),
         row('pipeline, counters on', samples.on),
+        row('fraud function alone', samples.fraudAlone),
         ratioRow('ratio pipeline/floor, off', samples.off),
         ratioRow('ratio pipeline/floor, on', samples.on),
       ],
       notes: [
         `Target (issue 12): the ratio with counters within 10% of the ratio without. Time: on/off = ${fmt(timeDelta, 3)} (${met ? 'meets' : 'misses'} ≤ ${TARGET}); p99: on/off = ${fmt(p99Delta, 3)} (medians of the per-round ratios).`,
-        `The fraud function took ${fmtSpread(spread(fraudSeconds), 2)} s per round for the same events; ${alertFailures} alert and ${fraudFailures} fraud batch item failures.`,
+        `The fraud function took ${fmtSpread(spread(fraudSeconds), 2)} s per round for the same events beside the pipeline, ${fmtSpread(fig(samples.fraudAlone, secs), 2)} s alone (the pipeline alone: ${fmtSpread(fig(samples.off, secs), 2)} s); ${alertFailures} alert and ${fraudFailures} fraud batch item failures.`,
+        `DynamoDB requests per event (median over rounds): floor ${fmt(spread(perEvent.floor).median, 2)}, pipeline ${fmt(spread(perEvent.off).median, 2)}, fraud function ${fmt(spread(perEvent.fraudAlone).median, 2)} (pipeline and fraud together: ${fmt(spread(perEvent.on).median, 2)}).`,
         'Everything (DynamoDB Local, the peers, both functions) shares one machine, so "on" also measures the competition for its CPU that separate Lambda instances would not have; in AWS the two functions share only the table.',
         ...(met
           ? []

@@ -1,7 +1,8 @@
 /**
  * Fraud operations, two entry points in one function:
  *   - SQS (routes CoreEventsToFraud, LinkRevokedToFraud): detection counters and incidents, the
- *     per-link debits, reimbursement cases; batches with partial failures;
+ *     per-link debits, reimbursement cases; a batch's detection work is done together (one
+ *     transaction and one read), failures are reported per record;
  *   - EventBridge schedule (FraudJobsSweep, every minute): provider bulk jobs left unfinished.
  * The metric IncidentsOpened is what the incident alarm (infra/fraud-ops.ts) watches.
  */
@@ -12,7 +13,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { processFraudRecord } from '../../src/fraud/consumer.ts';
+import { processFraudBatch } from '../../src/fraud/consumer.ts';
 import { sweepProviderJobs } from '../../src/fraud/providers/bulk.ts';
 
 const logger = new Logger({ serviceName: 'fraud' });
@@ -21,17 +22,24 @@ const metrics = new Metrics({ serviceName: 'fraud' });
 type FraudEvent = { Records?: SQSRecord[]; source?: string; 'detail-type'?: string };
 
 async function batch(records: SQSRecord[], context: Context): Promise<SQSBatchResponse> {
+  // The batch's detection events are stored and checked together (one transaction, one read);
+  // the processor then reports each record's own outcome, and an Error sends that record back.
+  const outcomes = await processFraudBatch(
+    records.map((r) => {
+      try {
+        return JSON.parse(r.body) as unknown;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  const byId = new Map(records.map((r, i) => [r.messageId, outcomes[i]!]));
   const processor = new BatchProcessor(EventType.SQS);
   return processPartialResponse(
     { Records: records },
     async (record: SQSRecord) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(record.body);
-      } catch {
-        body = undefined;
-      }
-      const out = await processFraudRecord(body);
+      const out = byId.get(record.messageId)!;
+      if (out instanceof Error) throw out;
       if (out.kind === 'INVALID') {
         // Consumed, not retried: the alert function parks malformed core events with the reason.
         logger.warn('fraud record rejected', { reason: out.reason, messageId: record.messageId });

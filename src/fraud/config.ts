@@ -18,6 +18,11 @@ export const FraudConfig = z.object({
   FRAUD_PROVIDER_RATE_MIN_LINKS: positiveInt.default(10),
   /** Rule CONTACT_CHANGE_THEN_LINK: a link within this many minutes after a contact change of the same customer. */
   FRAUD_CONTACT_LINK_MINUTES: positiveInt.max(1440).default(60),
+  /**
+   * Entries one counter bucket (an origin or account, one window) may hold; an item is at most
+   * 400 KB. A key that reaches it is treated as firing its rule: flooding cannot blind detection.
+   */
+  FRAUD_BUCKET_CAP: positiveInt.max(6_000).default(4_000),
   /** Links in an incident are held until at least this many hours after their creation. */
   FRAUD_INCIDENT_HOLD_HOURS: positiveInt.max(24 * 90).default(168),
   /** Provider control requests wait this long for their second operator. */

@@ -69,7 +69,8 @@ export interface ReimbursementCase {
 }
 
 export const caseIdOf = (accountId: string, linkId: string) => `${accountId}~${linkId}`;
-const caseKey = (accountId: string, linkId: string) => ({ pk: 'CASES', sk: `CASE#${accountId}#${linkId}` });
+/** The case item of a link (also read by cases/debits.ts, a batch at a time). */
+export const caseItemKey = (accountId: string, linkId: string) => ({ pk: 'CASES', sk: `CASE#${accountId}#${linkId}` });
 const debitsPk = (accountId: string, linkId: string) => `CASEDEBITS#${accountId}#${linkId}`;
 
 function fromItem(i: Record<string, unknown>): ReimbursementCase {
@@ -78,7 +79,7 @@ function fromItem(i: Record<string, unknown>): ReimbursementCase {
 }
 
 export async function getCase(accountId: string, linkId: string): Promise<ReimbursementCase | undefined> {
-  const out = await db().send(new GetCommand({ TableName: tableName(), Key: caseKey(accountId, linkId), ConsistentRead: true }));
+  const out = await db().send(new GetCommand({ TableName: tableName(), Key: caseItemKey(accountId, linkId), ConsistentRead: true }));
   return out.Item ? fromItem(out.Item) : undefined;
 }
 
@@ -98,7 +99,7 @@ async function joinCase(accountId: string, linkId: string, d: CaseDebit): Promis
     await db().send(
       new UpdateCommand({
         TableName: tableName(),
-        Key: caseKey(accountId, linkId),
+        Key: caseItemKey(accountId, linkId),
         UpdateExpression: 'ADD debitIds :ids, debitCount :one SET totals.#c = if_not_exists(totals.#c, :zero) + :amt',
         ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(debitIds) OR NOT contains(debitIds, :wid)) AND #s IN (:open, :reviewed)',
         ExpressionAttributeNames: { '#c': d.currency, '#s': 'state' },
@@ -112,13 +113,20 @@ async function joinCase(accountId: string, linkId: string, d: CaseDebit): Promis
   }
 }
 
+/** The item that keeps a debit through a link for its case (keyed by the withdrawal: writing it again changes nothing). */
+export function debitItem(w: WithdrawalPosted & { linkId?: string | undefined }): CaseDebit & { pk: string; sk: string } {
+  const d: CaseDebit = { withdrawalId: w.withdrawalId, amount: w.amount, currency: w.currency, occurredAt: w.occurredAt, channel: w.channel, ...(w.counterparty ? { counterparty: w.counterparty } : {}) };
+  return { pk: debitsPk(w.accountId, w.linkId ?? ''), sk: `W#${w.withdrawalId}`, ...d };
+}
+
 /** A debit through a link: kept for its case (now or later); joins the case when one is open. */
 export async function recordLinkDebit(w: WithdrawalPosted): Promise<{ recorded: boolean; joined: boolean }> {
   if (!w.linkId) return { recorded: false, joined: false };
-  const d: CaseDebit = { withdrawalId: w.withdrawalId, amount: w.amount, currency: w.currency, occurredAt: w.occurredAt, channel: w.channel, ...(w.counterparty ? { counterparty: w.counterparty } : {}) };
+  const item = debitItem(w);
+  const { pk: _p, sk: _s, ...d } = item;
   let recorded = true;
   try {
-    await db().send(new PutCommand({ TableName: tableName(), Item: { pk: debitsPk(w.accountId, w.linkId), sk: `W#${w.withdrawalId}`, ...d }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await db().send(new PutCommand({ TableName: tableName(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
   } catch (e) {
     if (!isConditionFailure(e)) throw e;
     recorded = false;
@@ -172,7 +180,7 @@ export async function openCase(r: LinkRevoked, now = new Date()): Promise<{ open
     {
       Put: {
         TableName: tableName(),
-        Item: { ...caseKey(r.accountId, r.linkId), kind: 'CASE', ...rest, ...(debitIds.length ? { debitIds: new Set(debitIds) } : {}) },
+        Item: { ...caseItemKey(r.accountId, r.linkId), kind: 'CASE', ...rest, ...(debitIds.length ? { debitIds: new Set(debitIds) } : {}) },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
@@ -226,7 +234,7 @@ export async function transitionCase(accountId: string, linkId: string, input: T
     {
       Update: {
         TableName: tableName(),
-        Key: caseKey(accountId, linkId),
+        Key: caseItemKey(accountId, linkId),
         UpdateExpression: `SET ${sets.join(', ')}`,
         ConditionExpression: '#s = :old AND version = :v',
         ExpressionAttributeNames: names,

@@ -4,18 +4,17 @@
  * ACCOUNTS_PER_IP / ACCOUNTS_PER_DEVICE: at least `threshold` distinct accounts with a link
  *   creation, app activation or contact change from one origin IP (or device) within any window
  *   of `windowMs` (a window [s, s + windowMs)). Checked for the windows that contain the event
- *   just seen: every crossing window contains some event, and the last of its events to be
- *   stored sees all the others (each event is stored before it is checked), so none is missed.
- * PROVIDER_LINK_RATE: a provider's links in the last window (distinct accounts per minute) at
+ *   just seen: every crossing window contains some event, and the batch that stores the last
+ *   of its events sees all the others (each batch is stored before it is checked), so none is missed.
+ * PROVIDER_LINK_RATE: a provider's links in the last window (each LinkCreated once) at
  *   least `multiplier` times its trailing baseline (the hour before that window, scaled to the
  *   window) and at least `minLinks`.
- * CONTACT_CHANGE_THEN_LINK: a link on an account within `withinMs` after a contact change of the
- *   same customer (the 2020 pattern: take over the contact, then link a wallet).
+ * CONTACT_CHANGE_THEN_LINK: a link on an account within `withinMs` after a contact change of its
+ *   customer (the 2020 pattern: take over the contact, then link a wallet).
  *
- * The counters keep, per (key, minute, account), only the first and the last time the account
- * was seen that minute. That is exact for windows of a minute or longer: a window covers each
- * minute whole, or a prefix of it (seen iff the first time is inside), or a suffix (iff the last
- * time is).
+ * The store (sightings.ts) keeps every time an account was seen under a key, in buckets as long
+ * as the window: the windows containing an event at t lie within (t - window, t + window), so the
+ * event's bucket and its two neighbours hold everything a check needs.
  */
 
 export type Dimension = 'ip' | 'device' | 'provider';
@@ -24,7 +23,7 @@ export type RuleName = 'ACCOUNTS_PER_IP' | 'ACCOUNTS_PER_DEVICE' | 'PROVIDER_LIN
 export const MINUTE_MS = 60_000;
 export const minuteOf = (ms: number) => Math.floor(ms / MINUTE_MS);
 
-/** An account seen under a key: a time (the first or last of a minute) and the links it came with. */
+/** An account seen under a key at a time, and the links it came with. */
 export interface Sighting {
   account: string;
   at: number;
@@ -51,18 +50,6 @@ export function fullestWindow(sightings: readonly Sighting[], t: number, windowM
     const inside = new Set<string>();
     for (const x of sightings) if (x.at >= s && x.at < s + windowMs) inside.add(x.account);
     if (inside.size > best.count) best = { fires: inside.size >= threshold, count: inside.size, accounts: [...inside].sort(), start: s };
-  }
-  return best;
-}
-
-/** Upper bound from per-minute distinct counts: the most any window containing minute `m` can hold. */
-export function windowUpperBound(countsByMinute: ReadonlyMap<number, number>, m: number, windowMinutes: number): number {
-  // A window of W minutes touches at most W + 1 minute buckets.
-  let best = 0;
-  for (let first = m - windowMinutes; first <= m; first++) {
-    let sum = 0;
-    for (let k = first; k <= first + windowMinutes; k++) sum += countsByMinute.get(k) ?? 0;
-    best = Math.max(best, sum);
   }
   return best;
 }

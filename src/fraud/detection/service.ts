@@ -1,18 +1,17 @@
 /**
- * Detection on one core event (LinkCreated, AppActivated, ContactChanged): record the sightings,
- * check the rules, open or join incidents. Returns what happened for the handler to count (the
- * IncidentsOpened metric is what the alarm watches).
+ * Detection on a batch of core events (LinkCreated, AppActivated, ContactChanged): store what each
+ * event saw (src/fraud/detection/sightings.ts: one transaction, then one read, per batch), check
+ * the rules for every event (pure, src/fraud/detection/rules.ts), open or join incidents. Returns,
+ * per event, the incidents it opened or joined, for the handler to count (IncidentsOpened is what
+ * the alarm watches).
  */
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppActivated, ContactChanged, LinkCreated } from '../../../events/core.ts';
-import { getAccount, getCustomer } from '../../store/customers.ts';
-import { db, isConditionFailure, tableName } from '../../store/db.ts';
-import { TTL_ATTRIBUTE } from '../../store/table.ts';
+import { getCustomer } from '../../store/customers.ts';
 import { fraudConfig } from '../config.ts';
 import { noteProvider } from '../providers/store.ts';
-import { minuteCounts, recordSighting, sightings } from './counters.ts';
-import { openOrJoinIncident, type IncidentOutcome } from './incidents.ts';
-import { fullestWindow, linksAfterContactChange, minuteOf, originKey, providerRate, ruleFor, windowUpperBound, type CustomerEvent, type Dimension } from './rules.ts';
+import { openOrJoinIncident, type IncidentOutcome, type Member } from './incidents.ts';
+import { fullestWindow, linksAfterContactChange, minuteOf, originKey, providerRate, ruleFor, type CustomerEvent, type RuleName, type Sighting } from './rules.ts';
+import { bucketId, bucketOf, providerMinuteId, readSightings, storeSightings, type BucketContent, type BucketKey, type EventWrites, type ReadResult } from './sightings.ts';
 
 export type DetectableEvent =
   | { detailType: 'LinkCreated'; detail: LinkCreated }
@@ -25,111 +24,224 @@ export interface DetectionOutcome {
   skipped?: boolean;
 }
 
-/** Accounts per IP / device: record, then check the windows containing this event. */
-async function checkOrigin(dim: Exclude<Dimension, 'provider'>, k: string, account: string, at: number, linkId: string | undefined, providerIds: string[]): Promise<IncidentOutcome | undefined> {
-  const cfg = fraudConfig();
-  await recordSighting(dim, k, account, at, linkId);
-  const W = cfg.FRAUD_ACCOUNTS_WINDOW_MINUTES;
-  const m = minuteOf(at);
-  const counts = await minuteCounts(dim, k, m - W, m + W);
-  // Cheap path: the per-minute counts bound every window containing this event from above.
-  if (windowUpperBound(counts, m, W) < cfg.FRAUD_ACCOUNTS_THRESHOLD) return undefined;
-  const seen = await sightings(dim, k, m - W, m + W);
-  const hit = fullestWindow(seen, at, W * 60_000, cfg.FRAUD_ACCOUNTS_THRESHOLD);
-  if (!hit.fires) return undefined;
-  const windowEnd = hit.start + W * 60_000;
-  const members = new Map<string, { accountId: string; linkId?: string }>();
-  for (const s of seen) {
-    if (s.at < hit.start || s.at >= windowEnd) continue;
-    if ((s.links ?? []).length === 0) members.set(`${s.account}#-`, { accountId: s.account });
-    for (const l of s.links ?? []) members.set(`${s.account}#${l}`, { accountId: s.account, linkId: l });
-  }
-  return openOrJoinIncident(ruleFor(dim), k, [...members.values()], providerIds);
+/** A contact change is counted on each of the customer's accounts (at most this many). */
+const MAX_ACCOUNTS_PER_CUSTOMER = 20;
+const BASELINE_CACHE_MS = 60_000;
+const PROVIDER_NOTE_MS = 10 * 60_000;
+
+/** A provider's trailing-hour minute counts change only with late events: cached per instance for a minute. */
+const baselineCache = new Map<string, { n: number; until: number }>();
+/** The Providers page needs each provider once, not once per link. */
+const providersNoted = new Map<string, number>();
+
+export function resetDetectionCaches(): void {
+  baselineCache.clear();
+  providersNoted.clear();
 }
 
-async function checkProviderRate(providerId: string, account: string, at: number, linkId: string): Promise<IncidentOutcome | undefined> {
-  const cfg = fraudConfig();
-  await recordSighting('provider', providerId, account, at, linkId);
-  const W = cfg.FRAUD_ACCOUNTS_WINDOW_MINUTES;
-  const m = minuteOf(at);
-  const counts = await minuteCounts('provider', providerId, m - W - 60, m);
-  const verdict = providerRate(counts, m, W, cfg.FRAUD_PROVIDER_RATE_MULTIPLIER, cfg.FRAUD_PROVIDER_RATE_MIN_LINKS);
-  if (!verdict.fires) return undefined;
-  const seen = await sightings('provider', providerId, m - W + 1, m);
-  const members = new Map<string, { accountId: string; linkId: string }>();
-  for (const s of seen) for (const l of s.links ?? []) members.set(`${s.account}#${l}`, { accountId: s.account, linkId: l });
-  return openOrJoinIncident('PROVIDER_LINK_RATE', providerId, [...members.values()], [providerId]);
+interface Prepared {
+  event: DetectableEvent;
+  at: number;
+  /** The account counted under the event's origin (a contact change: the customer's first account). */
+  account?: string;
+  /** Accounts whose contact-then-link bucket the event touches. */
+  ruleAccounts: string[];
+  linkId?: string;
+  providerId?: string;
+  ip?: string;
+  device?: string;
 }
 
-/** Contact changes and links of one customer, for the hour rule: FRAUDCC#{customerId} / E#{time}#{eventId}. */
-async function checkContactThenLink(customerId: string, e: CustomerEvent & { eventId: string }, providerIds: string[]): Promise<IncidentOutcome | undefined> {
-  const cfg = fraudConfig();
-  const within = cfg.FRAUD_CONTACT_LINK_MINUTES * 60_000;
-  const pk = `FRAUDCC#${customerId}`;
-  const iso = (ms: number) => new Date(ms).toISOString();
-  try {
-    await db().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { pk, sk: `E#${iso(e.at)}#${e.eventId}`, kind: e.kind, at: e.at, ...(e.accountId ? { accountId: e.accountId } : {}), ...(e.linkId ? { linkId: e.linkId } : {}), [TTL_ATTRIBUTE]: Math.floor((e.at + within) / 1000) + 3600 },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-  }
-  const out = await db().send(
-    new QueryCommand({
-      TableName: tableName(),
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-      ExpressionAttributeValues: { ':pk': pk, ':a': `E#${iso(e.at - within)}`, ':b': `E#${iso(e.at + within)}~` },
-      ConsistentRead: true,
-    }),
-  );
-  const events: CustomerEvent[] = (out.Items ?? []).map((i) => ({
-    kind: i.kind === 'CONTACT' ? 'CONTACT' : 'LINK',
-    at: Number(i.at),
-    ...(typeof i.accountId === 'string' ? { accountId: i.accountId } : {}),
-    ...(typeof i.linkId === 'string' ? { linkId: i.linkId } : {}),
-  }));
-  const links = linksAfterContactChange(events, within);
-  if (links.length === 0) return undefined;
-  return openOrJoinIncident('CONTACT_CHANGE_THEN_LINK', customerId, links.map((l) => ({ accountId: l.accountId!, linkId: l.linkId })), providerIds);
-}
+const around = (dim: BucketKey['dim'], key: string, len: number, at: number): BucketKey[] => {
+  const b = bucketOf(at, len);
+  return [b - 1, b, b + 1].map((bucket) => ({ dim, key, len, bucket }));
+};
 
-export async function detect(event: DetectableEvent): Promise<DetectionOutcome> {
-  const incidents: IncidentOutcome[] = [];
-  const d = event.detail;
-  const at = Date.parse(d.occurredAt);
-  let account: string | undefined;
-  let customerId: string | undefined;
-  let linkId: string | undefined;
-  let providerIds: string[] = [];
+async function prepare(event: DetectableEvent): Promise<Prepared> {
+  const at = Date.parse(event.detail.occurredAt);
+  const origin = event.detail.origin;
+  const base = { event, at, ...(originKey(origin?.ip) ? { ip: originKey(origin?.ip)! } : {}), ...(originKey(origin?.device) ? { device: originKey(origin?.device)! } : {}) };
   if (event.detailType === 'ContactChanged') {
-    customerId = event.detail.customerId;
-    const c = await getCustomer(customerId, true);
-    account = c?.accountIds[0];
-  } else {
-    account = event.detail.accountId;
-    linkId = event.detail.linkId;
+    const c = await getCustomer(event.detail.customerId, true);
+    const accounts = (c?.accountIds ?? []).slice(0, MAX_ACCOUNTS_PER_CUSTOMER);
+    return { ...base, ...(accounts[0] ? { account: accounts[0] } : {}), ruleAccounts: accounts };
   }
-  if (!account) return { incidents, skipped: true };
   if (event.detailType === 'LinkCreated') {
-    providerIds = [event.detail.provider.id];
-    await noteProvider(event.detail.provider.id, event.detail.provider.displayName, event.detail.occurredAt);
+    const d = event.detail;
+    return { ...base, account: d.accountId, ruleAccounts: [d.accountId], linkId: d.linkId, providerId: d.provider.id };
   }
-  const origin = d.origin;
-  const checks: Promise<IncidentOutcome | undefined>[] = [];
-  const ip = originKey(origin?.ip);
-  const device = originKey(origin?.device);
-  if (ip) checks.push(checkOrigin('ip', ip, account, at, linkId, providerIds));
-  if (device) checks.push(checkOrigin('device', device, account, at, linkId, providerIds));
-  if (event.detailType === 'LinkCreated') {
-    checks.push(checkProviderRate(event.detail.provider.id, account, at, event.detail.linkId));
-    customerId = (await getAccount(account, false))?.customerId;
-    if (customerId) checks.push(checkContactThenLink(customerId, { kind: 'LINK', at, accountId: account, linkId: event.detail.linkId, eventId: d.eventId }, providerIds));
+  return { ...base, account: event.detail.accountId, ruleAccounts: [], ...(event.detail.linkId ? { linkId: event.detail.linkId } : {}) };
+}
+
+function writesOf(p: Prepared, W: number, C: number): EventWrites {
+  const entries: EventWrites['entries'] = [];
+  if (p.account) {
+    const seen = { kind: 'ACCOUNT' as const, account: p.account, at: p.at, linkId: p.linkId };
+    if (p.ip) entries.push({ bucket: { dim: 'ip', key: p.ip, len: W, bucket: bucketOf(p.at, W) }, entry: seen });
+    if (p.device) entries.push({ bucket: { dim: 'device', key: p.device, len: W, bucket: bucketOf(p.at, W) }, entry: seen });
   }
-  if (event.detailType === 'ContactChanged' && customerId) checks.push(checkContactThenLink(customerId, { kind: 'CONTACT', at, eventId: d.eventId }, providerIds));
-  for (const r of await Promise.all(checks)) if (r) incidents.push(r);
-  return { incidents };
+  if (p.event.detailType === 'LinkCreated') entries.push({ bucket: { dim: 'account', key: p.account!, len: C, bucket: bucketOf(p.at, C) }, entry: { kind: 'ACCOUNT', account: p.account!, at: p.at, linkId: p.linkId } });
+  if (p.event.detailType === 'ContactChanged') for (const a of p.ruleAccounts) entries.push({ bucket: { dim: 'account', key: a, len: C, bucket: bucketOf(p.at, C) }, entry: { kind: 'CONTACT', at: p.at } });
+  return { eventId: p.event.detail.eventId, entries, ...(p.providerId ? { providerLinks: { providerId: p.providerId, minute: minuteOf(p.at) } } : {}) };
+}
+
+interface Candidate {
+  rule: RuleName;
+  key: string;
+  members: Map<string, Member>;
+  providerIds: Set<string>;
+  /** The first event of the batch that fired it: the incident's outcome is reported (and retried) on it. */
+  first: number;
+}
+
+function contents(read: ReadResult, keys: readonly BucketKey[]): { merged: BucketContent[]; saturated: boolean } {
+  const merged = keys.map((k) => read.buckets.get(bucketId(k))).filter((b): b is BucketContent => b !== undefined);
+  return { merged, saturated: merged.some((b) => b.entries >= fraudConfig().FRAUD_BUCKET_CAP) };
+}
+
+/** Accounts per origin: the fullest window containing the event; a saturated bucket counts as firing. */
+function checkOrigin(read: ReadResult, saturatedIds: ReadonlySet<string>, dim: 'ip' | 'device', key: string, at: number, W: number, threshold: number): Member[] | undefined {
+  const keys = around(dim, key, W, at);
+  const { merged, saturated } = contents(read, keys);
+  const sightings: Sighting[] = [];
+  const linksOf = new Map<string, Set<string>>();
+  for (const b of merged)
+    for (const [account, s] of b.accounts) {
+      for (const t of s.times) sightings.push({ account, at: t });
+      for (const l of s.links) linksOf.set(account, (linksOf.get(account) ?? new Set()).add(l));
+    }
+  const flooded = saturated || keys.some((k) => saturatedIds.has(bucketId(k)));
+  let accounts: string[];
+  if (flooded) accounts = [...new Set(sightings.map((s) => s.account))];
+  else {
+    const hit = fullestWindow(sightings, at, W * 60_000, threshold);
+    if (!hit.fires) return undefined;
+    accounts = hit.accounts;
+  }
+  const members: Member[] = [];
+  for (const a of accounts) {
+    const links = [...(linksOf.get(a) ?? [])];
+    if (links.length === 0) members.push({ accountId: a });
+    for (const l of links) members.push({ accountId: a, linkId: l });
+  }
+  return members;
+}
+
+/** Contact change then link on the same account: the links made within the window after a change. */
+function checkContactThenLink(read: ReadResult, account: string, at: number, C: number): Member[] {
+  const events: CustomerEvent[] = [];
+  for (const b of contents(read, around('account', account, C, at)).merged) {
+    for (const t of b.contacts) events.push({ kind: 'CONTACT', at: t });
+    for (const s of b.accounts.values())
+      for (const l of s.links) {
+        const [time, linkId] = splitTimedLink(l);
+        events.push({ kind: 'LINK', at: time, accountId: account, linkId });
+      }
+  }
+  const links = linksAfterContactChange(events, C * 60_000);
+  return [...new Map(links.map((l) => [l.linkId!, { accountId: account, linkId: l.linkId }])).values()];
+}
+
+/** In account buckets a link is stored as "{time}|{linkId}" so the rule knows when each link was made. */
+export const timedLink = (at: number, linkId: string) => `${at}|${linkId}`;
+function splitTimedLink(v: string): [number, string] {
+  const i = v.indexOf('|');
+  return [Number(v.slice(0, i)), v.slice(i + 1)];
+}
+
+function providerCounts(read: ReadResult, providerId: string, m: number, W: number): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (let k = m - W - 59; k <= m; k++) {
+    const fresh = read.providerMinutes.get(providerMinuteId(providerId, k));
+    const cached = baselineCache.get(providerMinuteId(providerId, k));
+    const n = fresh ?? (cached && cached.until > Date.now() ? cached.n : 0);
+    if (n > 0) counts.set(k, n);
+  }
+  return counts;
+}
+
+export async function detectBatch(events: readonly DetectableEvent[]): Promise<DetectionOutcome[]> {
+  const cfg = fraudConfig();
+  const W = cfg.FRAUD_ACCOUNTS_WINDOW_MINUTES;
+  const C = cfg.FRAUD_CONTACT_LINK_MINUTES;
+  const prepared = await Promise.all(events.map(prepare));
+
+  const now = Date.now();
+  const notes: Promise<void>[] = [];
+  for (const p of prepared) {
+    if (p.event.detailType !== 'LinkCreated' || (providersNoted.get(p.providerId!) ?? 0) > now) continue;
+    providersNoted.set(p.providerId!, now + PROVIDER_NOTE_MS);
+    notes.push(noteProvider(p.providerId!, p.event.detail.provider.displayName, p.event.detail.occurredAt));
+  }
+
+  const writes = prepared.map((p) => {
+    const w = writesOf(p, W, C);
+    // Links in account buckets carry their time (the contact rule needs each link's own time).
+    return { ...w, entries: w.entries.map((e) => (e.bucket.dim === 'account' && e.entry.kind === 'ACCOUNT' && e.entry.linkId ? { ...e, entry: { ...e.entry, linkId: timedLink(e.entry.at, e.entry.linkId) } } : e)) };
+  });
+  const [stored] = await Promise.all([storeSightings(writes), ...notes]);
+
+  // One read for every bucket and provider minute the rules look at; a provider's baseline minutes from the cache when fresh.
+  const buckets: BucketKey[] = [];
+  const providerMinutes: { providerId: string; minute: number }[] = [];
+  for (const p of prepared) {
+    if (!p.account) continue;
+    if (p.ip) buckets.push(...around('ip', p.ip, W, p.at));
+    if (p.device) buckets.push(...around('device', p.device, W, p.at));
+    for (const a of p.event.detailType === 'LinkCreated' || p.event.detailType === 'ContactChanged' ? p.ruleAccounts : []) buckets.push(...around('account', a, C, p.at));
+    if (p.providerId) {
+      const m = minuteOf(p.at);
+      for (let k = m - W - 59; k <= m; k++) {
+        const cached = baselineCache.get(providerMinuteId(p.providerId, k));
+        if (k > m - W || !cached || cached.until <= now) providerMinutes.push({ providerId: p.providerId, minute: k });
+      }
+    }
+  }
+  const read = await readSightings({ buckets, providerMinutes, others: [] });
+  for (const { providerId, minute } of providerMinutes) {
+    const id = providerMinuteId(providerId, minute);
+    // Only minutes well before the window are cached: the window's own minutes are read every time.
+    if (minute <= minuteOf(now) - W) baselineCache.set(id, { n: read.providerMinutes.get(id) ?? 0, until: now + BASELINE_CACHE_MS });
+  }
+
+  const candidates = new Map<string, Candidate>();
+  const hit = (i: number, rule: RuleName, key: string, members: readonly Member[], providerIds: readonly string[]) => {
+    const id = `${rule}\u0000${key}`;
+    const c = candidates.get(id) ?? { rule, key, members: new Map(), providerIds: new Set(), first: i };
+    for (const m of members) c.members.set(`${m.accountId}#${m.linkId ?? '-'}`, m);
+    for (const pid of providerIds) c.providerIds.add(pid);
+    candidates.set(id, c);
+  };
+  prepared.forEach((p, i) => {
+    if (!p.account) return;
+    const providerIds = p.providerId ? [p.providerId] : [];
+    for (const dim of ['ip', 'device'] as const) {
+      const k = p[dim];
+      if (!k) continue;
+      const members = checkOrigin(read, stored.saturated, dim, k, p.at, W, cfg.FRAUD_ACCOUNTS_THRESHOLD);
+      if (members) hit(i, ruleFor(dim), k, members, providerIds);
+    }
+    if (p.providerId) {
+      const m = minuteOf(p.at);
+      const verdict = providerRate(providerCounts(read, p.providerId, m, W), m, W, cfg.FRAUD_PROVIDER_RATE_MULTIPLIER, cfg.FRAUD_PROVIDER_RATE_MIN_LINKS);
+      if (verdict.fires) hit(i, 'PROVIDER_LINK_RATE', p.providerId, [{ accountId: p.account, linkId: p.linkId }], providerIds);
+    }
+    if (p.event.detailType === 'LinkCreated' || p.event.detailType === 'ContactChanged')
+      for (const a of p.ruleAccounts) {
+        const members = checkContactThenLink(read, a, p.at, C);
+        if (members.length > 0) hit(i, 'CONTACT_CHANGE_THEN_LINK', a, members, providerIds);
+      }
+  });
+
+  const outcomes: DetectionOutcome[] = prepared.map((p) => (p.account ? { incidents: [] } : { incidents: [], skipped: true }));
+  for (const c of candidates.values()) {
+    const o = await openOrJoinIncident(c.rule, c.key, [...c.members.values()], [...c.providerIds]);
+    outcomes[c.first]!.incidents.push(o);
+  }
+  return outcomes;
+}
+
+/** One event: a batch of one. */
+export async function detect(event: DetectableEvent): Promise<DetectionOutcome> {
+  return (await detectBatch([event]))[0]!;
 }
