@@ -43,9 +43,10 @@
  *   PROVIDER#{providerId} / AUDIT#{time}#{id}    provider control audit entries (AuditByDay like accounts')
  *   PROVIDERS           / {providerId}           providers seen in LinkCreated (name, last link)
  *   FRAUDJOBS           / {requestId}            bulk provider jobs still running (swept every minute)
- *   FRAUD#{dim}#{key}   / C#{minute}             distinct accounts seen that minute (ip, device, provider)
- *   FRAUD#{dim}#{key}   / M#{minute}#{account}   one account seen that minute: first/last time, link; TTL
- *   FRAUDCC#{customerId} / E#{time}#{eventId}    contact changes and links of a customer (hour rule); TTL
+ *   FRAUDB#{dim}#{key}  / B{len}#{bucket}        detection counter bucket (dim ip | device | account, one
+ *                                                 window long): times and links per account, contact changes; TTL
+ *   FRAUDP#{providerId} / M#{minute}             links created through the provider that minute; TTL
+ *   FRAUDSEEN#{eventId} / SEEN                   a detection event already counted (once per event); TTL
  *   FRAUDOPEN#{rule}#{key} / OPEN                the open incident of a rule and key (one at a time)
  *   INCIDENTS           / INC#{incidentId}       incident: rule, key, counts, state
  *   INCIDENT#{id}       / M#{accountId}#{linkId} accounts and links involved in an incident
