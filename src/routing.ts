@@ -107,6 +107,9 @@ export const httpRoutes: readonly HttpRoute[] = [
   // The action page's own script (passkeys) and its JSON calls; same function, same origin.
   { method: 'GET', path: '/a/{token}/passkey.js', target: 'action', auth: 'public' },
   { method: 'POST', path: '/a/{token}/passkey/{op}', target: 'action', auth: 'public' },
+  // The page's "opened" beacon (sets the alert's openedAt once); under /a/ like the page, so the
+  // WAF's rate rule on /a/* and the body-size rule cover it.
+  { method: 'POST', path: '/a/{token}/opened', target: 'action', auth: 'public' },
   { method: 'POST', path: '/v1/authorize', target: 'authorize', auth: 'iam' },
   // The core gives back the reservation of a debit that did not happen (docs/authorize.md).
   { method: 'POST', path: '/v1/authorize/release', target: 'authorize', auth: 'iam' },

@@ -2,7 +2,8 @@
  * The customer's action page: GET /a/{token} shows what happened and the buttons; POST /a/{token}
  * (from those buttons) freezes the account or revokes the link at once, or leads "it was me"
  * through the step-up (a code to the other channel). The page's script: GET /a/{token}/passkey.js;
- * its passkey calls: POST /a/{token}/passkey/{op} (JSON). Public: the token is the credential.
+ * its passkey calls: POST /a/{token}/passkey/{op} (JSON). The page's "opened" beacon:
+ * POST /a/{token}/opened (the alert's openedAt, once). Public: the token is the credential.
  * Thin: the flows live in src/domain/action-page/ and src/stepup/.
  */
 import middy from '@middy/core';
@@ -19,6 +20,8 @@ import { handleActionPage, linkIdsOf, type ActionPagePorts, type ActOutcome } fr
 import { pickLocale } from '../../src/domain/action-page/flow.ts';
 import { renderProblemPage } from '../../src/domain/action-page/render.ts';
 import { handlePasskeyRequest, type PasskeyPorts } from '../../src/domain/action-page/passkey-flow.ts';
+import { handleOpenedBeacon, type OpenedPorts } from '../../src/domain/action-page/opened.ts';
+import { recordAlertOpened } from '../../src/store/alert-opened.ts';
 import type { TokenAction } from '../../src/domain/tokens.ts';
 import type { TokenRecord } from '../../src/store/types.ts';
 import {
@@ -89,6 +92,14 @@ export const passkeyPorts: PasskeyPorts = {
   registerVerify: (record, key, secret, response, now) => registerPasskeyFor(record, key, secret, response as unknown as RegistrationResponseJSON, now),
 };
 
+/** The beacon goes through the page's own token checks; it only ever sets the alert's openedAt. */
+export const openedPorts: OpenedPorts = {
+  peppers: ports.peppers,
+  findToken,
+  loadSubject,
+  recordOpened: (record, at) => recordAlertOpened(record, at),
+};
+
 /** The script is the same for every token: cacheable, and never a reason to look the token up. */
 const SCRIPT_RESPONSE: APIGatewayProxyStructuredResultV2 = {
   statusCode: 200,
@@ -126,6 +137,26 @@ async function passkeyCall(event: APIGatewayProxyEventV2, op: string): Promise<A
   }
 }
 
+async function openedBeacon(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const lang = event.queryStringParameters?.lang;
+  const acceptLanguage = event.headers?.['accept-language'];
+  try {
+    const { response, log } = await handleOpenedBeacon(
+      { token: event.pathParameters?.token ?? '', body: bodyOf(event), lang, acceptLanguage, now: new Date() },
+      openedPorts,
+    );
+    // Ids and outcome codes only: never the token.
+    logger.info('action page opened', { status: response.statusCode, ...log });
+    metrics.addDimension('outcome', log.outcome);
+    metrics.addMetric('ActionPageOpened', MetricUnit.Count, 1);
+    return response;
+  } catch (e) {
+    logger.error('opened beacon failed', { error: e instanceof Error ? e.name : 'unknown' });
+    metrics.addMetric('ActionPageErrors', MetricUnit.Count, 1);
+    return renderProblemPage({ locale: pickLocale(lang, undefined, acceptLanguage), problem: 'ERROR' });
+  }
+}
+
 function bodyOf(event: APIGatewayProxyEventV2): string {
   if (!event.body) return '';
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -136,6 +167,14 @@ async function actionPage(event: APIGatewayProxyEventV2): Promise<APIGatewayProx
   const path = event.rawPath ?? event.requestContext?.http?.path ?? '';
   if (method === 'GET' && path.endsWith('/passkey.js')) return SCRIPT_RESPONSE;
   const op = event.pathParameters?.op ?? /\/passkey\/([^/]+)$/.exec(path)?.[1];
+  if (op === undefined && path.endsWith('/opened')) {
+    // Only the beacon's POST; any other method is refused before the token is looked at.
+    if (method !== 'POST') {
+      const page = renderProblemPage({ locale: pickLocale(event.queryStringParameters?.lang, undefined, event.headers?.['accept-language']), problem: 'BAD_FORM' });
+      return { ...page, statusCode: 405, headers: { ...page.headers, allow: 'POST' } };
+    }
+    return openedBeacon(event);
+  }
   if (op !== undefined) {
     if (method !== 'POST') return { statusCode: 405, headers: { allow: 'POST', 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ ok: false, error: 'POST_ONLY' }) };
     return passkeyCall(event, op);

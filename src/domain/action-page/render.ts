@@ -1,8 +1,10 @@
 /**
  * The action pages as HTML: mobile-first, no external fonts, images or scripts, a few KB. One
  * inline stylesheet, allowed by its hash in the Content-Security-Policy; the language switch is a
- * plain link (?lang=ja|en). Every value shown is escaped. Only the step-up pages load a script
- * (the passkey buttons, same origin, /a/{token}/passkey.js); everything works without it.
+ * plain link (?lang=ja|en). Every value shown is escaped. The step-up pages load one script (the
+ * passkey buttons, same origin, /a/{token}/passkey.js); the page of GET /a/{token} carries the
+ * "opened" beacon inline, allowed by its hash (src/domain/action-page/opened-script.ts).
+ * Everything works without either.
  */
 import { createHash } from 'node:crypto';
 import type { Locale } from '../../../events/core.ts';
@@ -13,6 +15,7 @@ import { effectiveLinkState } from '../account.ts';
 import { messages, type Messages, type PageProblem } from './messages.ts';
 import { stepUpMessages } from './stepup-messages.ts';
 import { formatAmount, formatJst, maskAccount, type OfferedAction, type WhatHappened } from './flow.ts';
+import { OPENED_SCRIPT, OPENED_SCRIPT_HASH } from './opened-script.ts';
 
 export interface HtmlResponse {
   statusCode: number;
@@ -58,9 +61,11 @@ const CSS = [
 const STYLE_HASH = createHash('sha256').update(CSS, 'utf8').digest('base64');
 
 /** Security headers on every action page (success or failure). */
-export function pageHeaders(locale: Locale, opts: { script?: boolean } = {}): Record<string, string> {
-  // The step-up pages may run our own script (same origin, never inline) and call our own API.
-  const script = opts.script ? "; script-src 'self'; connect-src 'self'" : '';
+export function pageHeaders(locale: Locale, opts: { script?: boolean; beacon?: boolean } = {}): Record<string, string> {
+  // The step-up pages may run our own script (same origin, never inline) and call our own API;
+  // the action page runs only its "opened" beacon (inline, this exact text by its hash).
+  const sources = [...(opts.script ? ["'self'"] : []), ...(opts.beacon ? [`'sha256-${OPENED_SCRIPT_HASH}'`] : [])];
+  const script = sources.length ? `; script-src ${sources.join(' ')}; connect-src 'self'` : '';
   return {
     'content-type': 'text/html; charset=utf-8',
     'content-language': locale,
@@ -80,7 +85,11 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-export function layout(locale: Locale, title: string, content: string, scriptSrc?: string): string {
+/**
+ * `beacon`: the address (relative to the page) the "opened" beacon posts to; the script goes at
+ * the end of the body, after everything it could be said to have shown.
+ */
+export function layout(locale: Locale, title: string, content: string, scriptSrc?: string, beacon?: string): string {
   const m = messages[locale];
   const other: Locale = locale === 'ja' ? 'en' : 'ja';
   return `<!doctype html>
@@ -98,7 +107,7 @@ export function layout(locale: Locale, title: string, content: string, scriptSrc
 <main>
 ${content}
 </main>
-<footer><p>${escapeHtml(m.neverAsk)}</p><p>${escapeHtml(m.help)}</p></footer>
+<footer><p>${escapeHtml(m.neverAsk)}</p><p>${escapeHtml(m.help)}</p></footer>${beacon ? `\n<script data-opened="${escapeHtml(beacon)}">${OPENED_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;
@@ -191,7 +200,10 @@ export interface ActionPageInput {
   now: Date;
 }
 
-/** GET /a/{token}: what happened, the state now, and one button per action still possible. */
+/**
+ * GET /a/{token}: what happened, the state now, and one button per action still possible. The
+ * page carries the "opened" beacon (POST {token}/opened once a browser has shown it).
+ */
 export function renderActionPage(p: ActionPageInput): HtmlResponse {
   const m = messages[p.locale];
   const available = p.offered.filter((o) => o.available);
@@ -204,7 +216,7 @@ export function renderActionPage(p: ActionPageInput): HtmlResponse {
       ? `<section aria-labelledby="act"><h2 id="act">${escapeHtml(m.actionsHeading)}</h2><p>${escapeHtml(m.ask)}${p.locale === 'ja' ? '' : ' '}${escapeHtml(m.nothingUntilPress)}</p>\n${forms}</section>`
       : `<p>${escapeHtml(m.nothingLeft)}</p>`,
   ].join('\n');
-  return { statusCode: 200, headers: pageHeaders(p.locale), body: layout(p.locale, m.title, body) };
+  return { statusCode: 200, headers: pageHeaders(p.locale, { beacon: true }), body: layout(p.locale, m.title, body, undefined, `${p.token}/opened`) };
 }
 
 export interface DonePageInput {
