@@ -222,14 +222,25 @@ type Plan =
 const revokedSince = (l: { state: string }, createdAt: string) => l.state === 'REVOKED' && String((l as { revokedAt?: unknown }).revokedAt ?? '') >= createdAt;
 
 export function planRecipient(r: store.ResolvedRecipient, c: Campaign, channel: Channel, template: CampaignTemplate): Plan {
-  if (!r.account) return { kind: 'terminal', status: 'SKIPPED', reason: 'unknown-account' };
-  if (r.account.state === 'FROZEN') return { kind: 'terminal', status: 'SKIPPED', reason: 'frozen' };
+  const first = r.account;
+  if (!first) return { kind: 'terminal', status: 'SKIPPED', reason: 'unknown-account' };
+  // A customer list entry covers several accounts of one customer (src/fraud/providers/bulk.ts):
+  // one message about all of them, offering to freeze the first one not frozen already.
+  const multi = r.otherAccounts !== undefined;
+  const accounts = multi ? [first, ...r.otherAccounts!.filter((a) => a.customerId === first.customerId)] : [first];
+  const about = first.state === 'FROZEN' ? accounts.find((a) => a.state !== 'FROZEN') : first;
+  if (!about) return { kind: 'terminal', status: 'SKIPPED', reason: 'frozen' };
   const cust = r.customer;
   const contact = channel === 'email' ? cust?.email : cust?.phone;
   if (!cust || !contact) return { kind: 'terminal', status: 'SKIPPED', reason: 'no-contact' };
   if (channel === 'email' ? cust.suppressedEmail : cust.suppressedPhone) return { kind: 'terminal', status: 'SUPPRESSED', reason: 'suppressed' };
   const links = r.links
-    .filter((l) => (template.lists === 'revoked-since-created' ? revokedSince(l, c.createdAt) : l.state === 'PENDING' || l.state === 'ACTIVE') && (c.audience.kind !== 'provider' || l.providerId === c.audience.providerId))
+    .filter(
+      (l) =>
+        (template.lists === 'revoked-since-created' ? revokedSince(l, c.createdAt) : l.state === 'PENDING' || l.state === 'ACTIVE') &&
+        (c.audience.kind !== 'provider' || l.providerId === c.audience.providerId) &&
+        (!multi || accounts.some((a) => a.accountId === l.accountId)),
+    )
     .sort((a, b) => (a.providerName === b.providerName ? a.linkId.localeCompare(b.linkId) : a.providerName.localeCompare(b.providerName)));
   if (links.length === 0) return { kind: 'terminal', status: 'SKIPPED', reason: 'no-links' };
   const forms = channel === 'email' ? template.email : template.sms;
@@ -238,12 +249,16 @@ export function planRecipient(r: store.ResolvedRecipient, c: Campaign, channel: 
     kind: 'send',
     contact,
     view: {
-      accountId: r.accountId,
+      accountId: about.accountId,
       customerId: cust.customerId,
-      last4: r.account.last4,
+      last4: about.last4,
       displayName: cust.displayName,
       locale: loc,
-      links: links.map((l) => ({ linkId: l.linkId, providerName: l.providerName })),
+      links: links.map((l) => ({
+        linkId: l.linkId,
+        providerName: l.providerName,
+        ...(multi ? { accountId: l.accountId, accountLast4: accounts.find((a) => a.accountId === l.accountId)!.last4 } : { accountId: first.accountId, accountLast4: first.last4 }),
+      })),
     },
   };
 }
@@ -401,7 +416,8 @@ class Lane {
       if (r.claimed) {
         counts.planned++;
         if (p.kind === 'terminal') counts[p.status === 'SKIPPED' ? 'skipped' : 'suppressed']++;
-        else toSend.push(this.pending(p.view.accountId, p.contact, p.view, tokens[i]!.token, attempt));
+        // The ledger key is the entry's account (the view's account may differ: planRecipient).
+        else toSend.push(this.pending(uniq[i]!.accountId, p.contact, p.view, tokens[i]!.token, attempt));
         continue;
       }
       // Another index entry of the same account claimed it first: not this page's recipient.
@@ -468,7 +484,7 @@ class Lane {
   }
 
   private grant(view: RecipientView) {
-    return { accountId: view.accountId, customerId: view.customerId, alertId: campaignAlertId(this.c.campaignId), actions: grantActions(view.links) };
+    return { accountId: view.accountId, customerId: view.customerId, alertId: campaignAlertId(this.c.campaignId), actions: grantActions(view.links, view.accountId) };
   }
 
   /**

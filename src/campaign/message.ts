@@ -16,6 +16,9 @@ import { renderTemplate } from './templates.ts';
 export interface RecipientLink {
   linkId: string;
   providerName: string;
+  /** The account the link is on and its last four digits: a bulk revoke notice covers several accounts of one customer. */
+  accountId?: string;
+  accountLast4?: string;
 }
 
 export interface RecipientView {
@@ -29,8 +32,18 @@ export interface RecipientView {
 
 export const campaignAlertId = (campaignId: string) => `campaign-${campaignId}`;
 
-export function grantActions(links: readonly RecipientLink[]): TokenAction[] {
-  return [{ kind: 'FREEZE_ACCOUNT' }, ...links.map((l): TokenAction => ({ kind: 'REVOKE_LINK', linkId: l.linkId }))];
+/** The token is bound to the view's account: it offers revoking only the links on that account. */
+export function grantActions(links: readonly RecipientLink[], accountId?: string): TokenAction[] {
+  const own = accountId === undefined ? links : links.filter((l) => l.accountId === undefined || l.accountId === accountId);
+  return [{ kind: 'FREEZE_ACCOUNT' }, ...own.map((l): TokenAction => ({ kind: 'REVOKE_LINK', linkId: l.linkId }))];
+}
+
+/** The last four digits of the accounts a message lists, first three then "+n": "1234", "1234/5678", "1234/5678/9012+2". */
+function accountsLast4(r: RecipientView): string {
+  // The account the message offers to freeze first, when it has links listed.
+  const all = [...new Set(r.links.map((l) => l.accountLast4 ?? r.last4))].sort((a, b) => Number(b === r.last4) - Number(a === r.last4));
+  if (all.length === 0) return r.last4;
+  return all.length <= 3 ? all.join('/') : `${all.slice(0, 3).join('/')}+${all.length - 3}`;
 }
 
 export function escapeHtml(s: string): string {
@@ -46,6 +59,7 @@ export function messageData(r: RecipientView, token: string, actionBaseUrl: stri
     name,
     nameHtml: escapeHtml(name),
     last4: r.last4,
+    accountsLast4: accountsLast4(r),
     linkCount: r.links.length,
     pageUrl,
     freezeUrl: `${pageUrl}?freeze=1`,
@@ -53,6 +67,7 @@ export function messageData(r: RecipientView, token: string, actionBaseUrl: stri
       provider: l.providerName,
       providerHtml: escapeHtml(l.providerName),
       revokeUrl: `${pageUrl}?revoke=${encodeURIComponent(l.linkId)}`,
+      accountLast4: l.accountLast4 ?? r.last4,
     })),
   };
 }

@@ -79,6 +79,23 @@ export async function loadList(id: string, accountIds: AsyncIterable<string> | I
   return mustGet(id);
 }
 
+/**
+ * Adds accounts to a list audience by customer (only while DRAFT): each customer is one recipient
+ * however many of its accounts are added, in one call or over many (a repeat changes nothing), and
+ * its message covers all of them (store.addCustomerToList). `listSize` counts customers.
+ */
+export async function loadCustomerList(id: string, entries: Iterable<{ customerId: string; accountId: string }>): Promise<Campaign> {
+  const c = await mustGet(id);
+  if (c.state !== 'DRAFT') throw new CampaignError('CONFLICT', `campaign ${id} is ${c.state}; its audience can change only while DRAFT`);
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(`${e.customerId}|${e.accountId}`)) continue;
+    seen.add(`${e.customerId}|${e.accountId}`);
+    await store.addCustomerToList(c, e.customerId, e.accountId);
+  }
+  return mustGet(id);
+}
+
 let sqs: SQSClient | undefined;
 /** Wakes a worker in AWS (no-op locally). The message names the run so stale chains stop. */
 export async function kickWorker(c: Pick<Campaign, 'campaignId' | 'runNumber'>, delaySeconds = 0, busyRetries = 0): Promise<void> {

@@ -7,6 +7,8 @@
  *   CAMPAIGN#{id}#L#{hh}   / R#{channel}#{accountId}  per-recipient ledger, 256 hashed partitions
  *   CAMPAIGN#{id}#L#{hh}   / S#{channel}#{accountId}  provider message ids from the send events (src/delivery/campaign-sends.ts)
  *   CAMPAIGN#{id}#A#{seg}  / {accountId}              supplied audience list, by segment
+ *   CAMPAIGN#{id}#A#{seg}  / C#{customerId}           list entry of one customer: one recipient (its first account
+ *                                                    added) whose message covers every account added for it
  * Counters live on the shard items and move in the same conditional write as the shard's cursor,
  * so a page is counted exactly once however often it is reprocessed.
  */
@@ -40,6 +42,8 @@ export const ckey = {
   ledger: ledgerKey,
   sendRecord: sendRecordKey,
   listEntry: (id: string, segment: number, accountId: string) => ({ pk: `CAMPAIGN#${id}#A#${segment}`, sk: accountId }),
+  /** `C#`: account ids never hold `#`, so a customer entry cannot collide with an account entry. */
+  customerListEntry: (id: string, segment: number, customerId: string) => ({ pk: `CAMPAIGN#${id}#A#${segment}`, sk: `C#${customerId}` }),
 };
 
 export const listSegment = (accountId: string, segments: number) => ledgerPartition(accountId) % segments;
@@ -290,8 +294,11 @@ export async function releaseLease(id: string, channel: Channel, workerId: strin
 // ---------- audience ----------
 
 export interface AudienceEntry {
+  /** The recipient's key in the ledger (and the account the message is about, unless frozen: see planRecipient). */
   accountId: string;
   customerId?: string;
+  /** A customer list entry: the customer's other accounts the one message also covers. */
+  alsoAccounts?: string[];
   /** Identifies the index entry, so that reprocessing the same page recognises its own claims. */
   origin: string;
 }
@@ -335,10 +342,19 @@ export async function readAudiencePage(c: Campaign, segment: number, cursor: str
   }
   const entries = (out.Items ?? []).map((i): AudienceEntry =>
     a.kind === 'list'
-      ? { accountId: String(i.sk), origin: `list#${segment}` }
+      ? listAudienceEntry(i, segment)
       : { accountId: String(i.accountId), customerId: String(i.customerId), origin: `${String(i.audiencePk)}#${String(i.audienceSk)}` },
   );
   return { entries, ...(out.LastEvaluatedKey ? { next: JSON.stringify(out.LastEvaluatedKey) } : {}) };
+}
+
+/** An account entry of a list (sk = the account id) or a customer entry (sk = C#{customerId}, see addCustomerToList). */
+function listAudienceEntry(i: Record<string, unknown>, segment: number): AudienceEntry {
+  const origin = `list#${segment}`;
+  if (typeof i.customerId !== 'string' || typeof i.accountId !== 'string') return { accountId: String(i.sk), origin };
+  const accounts = i.accounts instanceof Set ? [...(i.accounts as Set<string>)] : [];
+  const also = accounts.filter((a) => a !== i.accountId).sort();
+  return { accountId: i.accountId, customerId: i.customerId, ...(also.length ? { alsoAccounts: also } : {}), origin };
 }
 
 /** True when the audience has no one at all (a start on it is refused). */
@@ -418,13 +434,61 @@ export async function loadAudienceList(c: Campaign, accountIds: AsyncIterable<st
   return n;
 }
 
+/**
+ * Adds one account of a customer to a list audience as that customer's entry: the first account
+ * added for a customer becomes its recipient (its ledger key), every later one joins the entry's
+ * `accounts`, so the customer gets one message per channel that covers all of them. Idempotent
+ * (a repeat changes nothing), and only while the campaign is DRAFT (CampaignError CONFLICT
+ * otherwise); `listSize` counts customers, moved in the same transaction as a new entry.
+ * Returns true when the customer is new to the list.
+ */
+export async function addCustomerToList(c: Campaign, customerId: string, accountId: string): Promise<boolean> {
+  if (c.audience.kind !== 'list') throw new CampaignError('INVALID', 'this campaign does not take a list audience');
+  if (!/^[\w.:-]{1,64}$/.test(accountId) || !/^[\w.:-]{1,64}$/.test(customerId)) throw new CampaignError('INVALID', `not an account/customer id: ${accountId}/${customerId}`);
+  const k = ckey.customerListEntry(c.campaignId, listSegment(customerId, c.audience.segments), customerId);
+  const draft = { TableName: tableName(), Key: ckey.campaign(c.campaignId), ConditionExpression: '#s = :draft', ExpressionAttributeNames: { '#s': 'state' } };
+  const attempt = async (items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<'ok' | 'exists' | 'not-draft' | 'again'> => {
+    try {
+      await db().send(new TransactWriteCommand({ TransactItems: items }));
+      return 'ok';
+    } catch (e) {
+      const reasons = (e as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if ((e as { name?: string }).name !== 'TransactionCanceledException' || !reasons) throw e;
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') return 'not-draft';
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'exists';
+      if (reasons.some((r) => r.Code === 'TransactionConflict')) return 'again';
+      throw e;
+    }
+  };
+  for (let round = 0; round < 6; round++) {
+    if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
+    const added = await attempt([
+      { Put: { TableName: tableName(), Item: { ...k, customerId, accountId, accounts: new Set([accountId]) }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      { Update: { ...draft, UpdateExpression: 'SET listSize = if_not_exists(listSize, :zero) + :one', ExpressionAttributeValues: { ':draft': 'DRAFT', ':zero': 0, ':one': 1 } } },
+    ]);
+    if (added === 'ok') return true;
+    if (added === 'not-draft') break;
+    const joined = await attempt([
+      { Update: { TableName: tableName(), Key: k, UpdateExpression: 'ADD accounts :a', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':a': new Set([accountId]) } } },
+      { ConditionCheck: { ...draft, ExpressionAttributeValues: { ':draft': 'DRAFT' } } },
+    ]);
+    if (joined === 'ok') return false;
+    if (joined === 'not-draft') break;
+  }
+  const now = await getCampaign(c.campaignId);
+  throw new CampaignError('CONFLICT', `campaign ${c.campaignId} is ${now?.state ?? 'gone'}; its audience can change only while DRAFT`);
+}
+
 // ---------- recipients ----------
 
 export interface ResolvedRecipient {
   accountId: string;
   account?: AccountRecord;
   customer?: CustomerRecord;
+  /** The links of the account and of `otherAccounts`. */
   links: LinkRecord[];
+  /** A customer list entry's other accounts (AudienceEntry.alsoAccounts) that were found. */
+  otherAccounts?: AccountRecord[];
 }
 
 async function batchGet(keys: { pk: string; sk: string }[], consistent = false): Promise<Record<string, unknown>[]> {
@@ -476,7 +540,8 @@ const linkQueries = new Limiter(Number(process.env.CAMPAIGN_LINK_QUERY_CONCURREN
 
 /** Account, customer and links of each entry: one BatchGet (two for list audiences) and the batched link reads. */
 export async function resolveRecipients(entries: readonly AudienceEntry[]): Promise<ResolvedRecipient[]> {
-  const accountKeys = entries.map((e) => key.account(e.accountId));
+  const accountIds = [...new Set(entries.flatMap((e) => [e.accountId, ...(e.alsoAccounts ?? [])]))];
+  const accountKeys = accountIds.map((a) => key.account(a));
   const knownCustomers = entries.filter((e) => e.customerId).map((e) => e.customerId!);
   const first = await batchGet([...accountKeys, ...[...new Set(knownCustomers)].map((c) => key.customer(c))]);
   const accounts = new Map<string, AccountRecord>();
@@ -489,11 +554,18 @@ export async function resolveRecipients(entries: readonly AudienceEntry[]): Prom
   if (missing.length) {
     for (const i of await batchGet(missing.map((c) => key.customer(c)))) customers.set(String(i.customerId), strip<CustomerRecord>(i));
   }
-  const links = await readLinks(entries.map((e) => e.accountId));
+  const links = await readLinks(accountIds);
   return entries.map((e) => {
     const account = accounts.get(e.accountId);
     const customer = customers.get(account?.customerId ?? e.customerId ?? '');
-    return { accountId: e.accountId, ...(account ? { account } : {}), ...(customer ? { customer } : {}), links: [...(links.get(e.accountId) ?? [])] };
+    const others = (e.alsoAccounts ?? []).flatMap((a) => accounts.get(a) ?? []);
+    return {
+      accountId: e.accountId,
+      ...(account ? { account } : {}),
+      ...(customer ? { customer } : {}),
+      links: [e.accountId, ...others.map((o) => o.accountId)].flatMap((a) => links.get(a) ?? []),
+      ...(others.length ? { otherAccounts: others } : {}),
+    };
   });
 }
 

@@ -77,38 +77,43 @@ const providerNotice: CampaignTemplate = {
   },
 };
 
-/** Sent once per account after operations revoked a provider's unconfirmed links (src/fraud/providers). */
+/**
+ * Sent once per customer after operations revoked a provider's unconfirmed links (src/fraud/providers):
+ * one message lists the revoked links of every account of the customer, each with its account;
+ * the freeze link (one token, bound to one account) freezes the account named by {{last4}}.
+ */
 const linksRevoked: CampaignTemplate = {
   id: 'provider-links-revoked',
-  description: 'Tell each customer whose unconfirmed links to a suspended provider the bank revoked; offers the freeze.',
+  description: 'Tell each customer whose unconfirmed links to a suspended provider the bank revoked (all its accounts in one message); offers the freeze.',
   lists: 'revoked-since-created',
   email: {
     ja: {
       subject: '【サンプル銀行】不正利用の疑いがある連携を解除しました',
       html:
-        '<p>{{nameHtml}} 様</p><p>不正利用の疑いがあるため、当行は口座（末尾{{last4}}）の次の連携を解除しました。これらのサービスからの出金・決済はできません。</p>' +
-        '<ul>{{#each links}}<li>{{providerHtml}}</li>{{/each}}</ul>' +
-        '<p>ご自身で連携したものであれば、後日あらためて連携してください。お心当たりのない出金があれば <a href="{{freezeUrl}}">口座を一時停止</a> し、当行までご連絡ください。被害は当行が確認のうえ補償します。</p>' +
+        '<p>{{nameHtml}} 様</p><p>不正利用の疑いがあるため、当行はお客さまの口座の次の連携を解除しました。これらのサービスからの出金・決済はできません。</p>' +
+        '<ul>{{#each links}}<li>{{providerHtml}}（口座末尾{{accountLast4}}）</li>{{/each}}</ul>' +
+        '<p>ご自身で連携したものであれば、後日あらためて連携してください。お心当たりのない出金があれば <a href="{{freezeUrl}}">口座（末尾{{last4}}）を一時停止</a> し、当行までご連絡ください。被害は当行が確認のうえ補償します。</p>' +
         '<p>当行がパスワード・暗証番号・カード番号をお尋ねすることはありません。</p>',
       text:
-        '{{name}} 様\n\n不正利用の疑いがあるため、当行は口座（末尾{{last4}}）の次の連携を解除しました。\n\n{{#each links}}- {{provider}}\n{{/each}}\n' +
-        'お心当たりのない出金があれば口座を一時停止してください: {{freezeUrl}}\n\n当行がパスワード・暗証番号・カード番号をお尋ねすることはありません。\n',
+        '{{name}} 様\n\n不正利用の疑いがあるため、当行はお客さまの口座の次の連携を解除しました。\n\n{{#each links}}- {{provider}}（口座末尾{{accountLast4}}）\n{{/each}}\n' +
+        'お心当たりのない出金があれば口座（末尾{{last4}}）を一時停止し、当行までご連絡ください: {{freezeUrl}}\n\n当行がパスワード・暗証番号・カード番号をお尋ねすることはありません。\n',
     },
     en: {
       subject: 'Example Bank: we revoked links that may be fraudulent',
       html:
-        '<p>Dear {{nameHtml}},</p><p>Because of suspected fraud we revoked these links to your account ending {{last4}}. No money can leave through them.</p>' +
-        '<ul>{{#each links}}<li>{{providerHtml}}</li>{{/each}}</ul>' +
-        '<p>If you made one yourself, link it again later. If you see a withdrawal you did not make, <a href="{{freezeUrl}}">freeze your account</a> and call us: the bank reviews and repays losses.</p>' +
+        '<p>Dear {{nameHtml}},</p><p>Because of suspected fraud we revoked these links to your account(s). No money can leave through them.</p>' +
+        '<ul>{{#each links}}<li>{{providerHtml}} (account ending {{accountLast4}})</li>{{/each}}</ul>' +
+        '<p>If you made one yourself, link it again later. If you see a withdrawal you did not make, <a href="{{freezeUrl}}">freeze your account ending {{last4}}</a> and call us: the bank reviews and repays losses.</p>' +
         '<p>We never ask for your password, PIN or card number.</p>',
       text:
-        'Dear {{name}},\n\nBecause of suspected fraud we revoked these links to your account ending {{last4}}:\n\n{{#each links}}- {{provider}}\n{{/each}}\n' +
-        'A withdrawal you did not make? Freeze your account: {{freezeUrl}}\n\nWe never ask for your password, PIN or card number.\n',
+        'Dear {{name}},\n\nBecause of suspected fraud we revoked these links to your account(s):\n\n{{#each links}}- {{provider}} (account ending {{accountLast4}})\n{{/each}}\n' +
+        'A withdrawal you did not make? Freeze your account ending {{last4}} and call us: {{freezeUrl}}\n\nWe never ask for your password, PIN or card number.\n',
     },
   },
+  // {{accountsLast4}}: "1234", "1234/5678", at most three then "+n" (src/campaign/message.ts): 2 UCS-2 / 1 GSM-7 segments.
   sms: {
-    ja: '【サンプル銀行】不正の疑いで口座末尾{{last4}}の連携{{linkCount}}件を当行で解除しました。心当たりのない出金があれば停止を {{pageUrl}}',
-    en: 'Example Bank: we revoked {{linkCount}} suspicious link(s) on acct *{{last4}}. Unknown withdrawal? Freeze: {{pageUrl}}',
+    ja: '【サンプル銀行】不正の疑いで口座末尾{{accountsLast4}}の連携{{linkCount}}件を当行で解除しました。心当たりのない出金があれば停止を {{pageUrl}}',
+    en: 'Example Bank: we revoked {{linkCount}} suspicious link(s) on acct *{{accountsLast4}}. Unknown withdrawal? Freeze: {{pageUrl}}',
   },
 };
 
