@@ -2,7 +2,7 @@
  * Provider controls through the ops handler against DynamoDB Local: two operators (the second an
  * approver), audited, partner events, bad input answered 400 naming the field with nothing
  * changed; new links of a suspended provider are SUSPENDED and refused; bulk hold extension and
- * bulk revocation change each link once and tell each account through one campaign.
+ * bulk revocation change each link once and tell each customer through one campaign (test/fraud-bulk-revoke.test.ts: pages, crashes, two accounts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHandler, seedAccount, setupActionEnv, uniq, type ActionEnv, type Handler } from './action-support.ts';
@@ -120,7 +120,7 @@ describe('bulk controls', () => {
     expect(Date.parse(confirmed.holdUntil) - Date.parse(confirmed.createdAt)).toBe(24 * 3_600_000);
   });
 
-  it('revoke every unconfirmed link: each once, confirmed links kept, one campaign tells each account, LinksBulkRevoked; a rerun changes nothing', async () => {
+  it('revoke every unconfirmed link: each once, confirmed links kept, one campaign tells each customer, LinksBulkRevoked; a rerun changes nothing', async () => {
     const providerId = uniq('prov');
     const accounts = await Promise.all(Array.from({ length: 4 }, () => seedAccount()));
     const links = await Promise.all(accounts.map((a) => providerLink(a.accountId, a.customerId, providerId)));

@@ -7,9 +7,14 @@
  * (functions/fraud, schedule FraudJobsSweep) continues what is left.
  *
  * REVOKE_UNCONFIRMED creates its campaign (template provider-links-revoked, a list audience)
- * before the first revocation, adds each page's accounts to the list, and starts it when the
- * last page is done: each account is told once (the campaign ledger), paced, and operations can
- * pause or cancel it from the Campaigns page.
+ * before the first revocation and starts it when the last page is done. Each page first adds the
+ * customers of its unconfirmed links to the list, by customer (one entry per customer, keyed by
+ * the customer id: a customer's accounts on different pages, or a page run again, join the same
+ * entry), and only then revokes the links: a crash between the two leaves the links unconfirmed
+ * and in the index, so the rerun finds them again, and a revoked link has always been listed
+ * before (a revoked link leaves the index: a rerun would never see it). Each customer is told
+ * once (one ledger entry per customer and channel), in one message naming every account, paced,
+ * and operations can pause or cancel it from the Campaigns page.
  */
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -19,13 +24,20 @@ import { getLink } from '../../store/links.ts';
 import { revokeLink } from '../../store/actions.ts';
 import { key } from '../../store/table.ts';
 import { campaignConfig } from '../../campaign/config.ts';
-import { createCampaign, loadList, startCampaign } from '../../campaign/service.ts';
+import { createCampaign, loadCustomerList, startCampaign } from '../../campaign/service.ts';
 import { CampaignError } from '../../campaign/types.ts';
 import { outboxed, providerAuditPut, publishCommitted, transact, type TransactItem } from '../common.ts';
 import { getRequest, jobKey, requestKey, type ProviderRequest } from './store.ts';
 
 const PAGE = 25;
 const LEASE_MS = 60_000;
+
+export interface JobOptions {
+  /** Index entries per page (default 25). */
+  pageSize?: number;
+  /** Test hook, called after a page's customers were listed and after each link is revoked: a crash test throws here. */
+  afterStep?: (step: 'listed' | 'revoked', linkId?: string) => void | Promise<void>;
+}
 
 export interface JobOutcome {
   requestId: string;
@@ -131,7 +143,7 @@ async function ensureCampaign(r: ProviderRequest, owner: string, seen: number, c
 }
 
 /** Runs (or continues) one bulk job until it is done or `deadline` (epoch ms) is near. */
-export async function runProviderJob(providerId: string, requestId: string, deadline: number, now = () => new Date()): Promise<JobOutcome> {
+export async function runProviderJob(providerId: string, requestId: string, deadline: number, now = () => new Date(), opts: JobOptions = {}): Promise<JobOutcome> {
   let r = await getRequest(providerId, requestId);
   if (!r || r.status !== 'RUNNING') return { requestId, status: 'GONE', seen: r?.seen ?? 0, changed: r?.changed ?? 0 };
   const owner = randomUUID();
@@ -140,6 +152,8 @@ export async function runProviderJob(providerId: string, requestId: string, dead
   let changed = r.changed ?? 0;
   const campaignId = r.action === 'REVOKE_UNCONFIRMED' ? await ensureCampaign(r, owner, seen, changed) : undefined;
   r = { ...r, ...(campaignId ? { campaignId } : {}) };
+  /** False once the campaign left DRAFT (an operator cancelled the notice): links are still revoked, untold. */
+  let telling = campaignId !== undefined;
   let cursor: Record<string, unknown> | undefined = r.cursor ? (JSON.parse(r.cursor) as Record<string, unknown>) : undefined;
   const who = { actor: 'OPERATOR' as const, operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}), reason: r.reason };
   for (;;) {
@@ -151,10 +165,10 @@ export async function runProviderJob(providerId: string, requestId: string, dead
         KeyConditionExpression: 'audiencePk = :p',
         ExpressionAttributeValues: { ':p': providerId },
         ExclusiveStartKey: cursor,
-        Limit: PAGE,
+        Limit: opts.pageSize ?? PAGE,
       }),
     );
-    const accounts: string[] = [];
+    const unconfirmed: { accountId: string; linkId: string; customerId: string }[] = [];
     for (const item of page.Items ?? []) {
       const accountId = String(item.accountId);
       const linkId = String(item.linkId);
@@ -164,13 +178,24 @@ export async function runProviderJob(providerId: string, requestId: string, dead
       } else {
         // Unconfirmed: still PENDING (never "it was me"), whether or not its window has passed.
         const link = await getLink(accountId, linkId, true);
-        if (!link || link.state !== 'PENDING') continue;
-        const out = await revokeLink(accountId, linkId, { actor: 'OPERATOR', operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}) });
-        if (out.changed) changed++;
-        accounts.push(accountId);
+        if (link?.state === 'PENDING') unconfirmed.push({ accountId, linkId, customerId: link.customerId });
       }
     }
-    if (campaignId && accounts.length > 0) await loadList(campaignId, accounts);
+    // Listed before revoked (see the top of this file); listing again on a rerun changes nothing.
+    if (campaignId && telling && unconfirmed.length > 0) {
+      try {
+        await loadCustomerList(campaignId, unconfirmed);
+      } catch (e) {
+        if (!(e instanceof CampaignError && e.code === 'CONFLICT')) throw e;
+        telling = false;
+      }
+    }
+    if (unconfirmed.length > 0) await opts.afterStep?.('listed');
+    for (const l of unconfirmed) {
+      const out = await revokeLink(l.accountId, l.linkId, { actor: 'OPERATOR', operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}) });
+      if (out.changed) changed++;
+      await opts.afterStep?.('revoked', l.linkId);
+    }
     cursor = page.LastEvaluatedKey;
     if (!cursor) break;
     await saveProgress(r, owner, { cursor: JSON.stringify(cursor), seen, changed });
