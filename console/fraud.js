@@ -235,14 +235,15 @@ export async function casesPage(main, ui) {
     main.append(
       ui.table(
         'Cases',
-        ['Opened', 'Account', 'Provider', 'Owed', 'Debits', 'Alert sent / delivered', 'Acted on', 'State', 'Next step'],
+        ['Opened', 'Account', 'Provider', 'Owed', 'Debits', 'Alert sent / delivered / page opened', 'Acted on', 'State', 'Next step'],
         cases.map((c) => [
           ui.timeEl(c.openedAt),
           ui.h('a', { href: `#/accounts/${encodeURIComponent(c.accountId)}` }, c.accountId),
           c.providerName ?? c.providerId,
           amounts(c.totals),
           String(c.debitCount),
-          `${c.timeline?.sentAt ? ui.jst(c.timeline.sentAt, true) : '—'} / ${c.timeline?.deliveredAt ? ui.jst(c.timeline.deliveredAt, true) : '—'}`,
+          // "page opened": a browser showed the alert's page and ran its beacon (evidence, not proof it was read).
+          [c.timeline?.sentAt, c.timeline?.deliveredAt, c.timeline?.openedAt].map((t) => (t ? ui.jst(t, true) : '—')).join(' / '),
           `${ui.jst(c.timeline?.actedAt, true)} (${c.timeline?.actedBy ?? ''})`,
           ui.h('span', { 'data-case': c.caseId }, ui.badge(c.state)),
           c.state === 'OPEN'

@@ -9,12 +9,17 @@
  * - It spends no action: the freeze still works afterwards.
  * - GET and HEAD of the page still write nothing; the page carries the beacon inline, allowed by
  *   its hash, and no other script.
+ * - Reimbursement cases: a case opened after the page was opened has the openedAt in its timeline;
+ *   one opened from a reply has none (and gains it on read if the page is opened later).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { LinkRevoked } from '../events/alerting.ts';
 import { OPENED_SCRIPT, OPENED_SCRIPT_HASH } from '../src/domain/action-page/opened-script.ts';
 import fc from 'fast-check';
 import { generateToken, isWellFormedToken } from '../src/domain/tokens.ts';
+import { getCase, listCases, openCase } from '../src/fraud/cases/store.ts';
+import { revokeLink } from '../src/store/actions.ts';
 import { recordAlert, type AlertRecord } from '../src/store/alerts.ts';
 import { db, tableName } from '../src/store/db.ts';
 import { getAccount } from '../src/store/customers.ts';
@@ -260,5 +265,52 @@ describe('GET of the page', () => {
     head.requestContext.http.method = 'HEAD';
     expect((await invoke(handler, head, 'action')).statusCode).toBeLessThan(500);
     expect((await scanTable()).text).toBe(before.text);
+  });
+});
+
+describe('the reimbursement case\'s timeline', () => {
+  const revokedEvent = (linkId: string): LinkRevoked => {
+    const e = env.bridge.publishedEvents().find((x) => x.detailType === 'LinkRevoked' && (x.detail as { linkId: string }).linkId === linkId);
+    expect(e).toBeDefined();
+    return e!.detail as LinkRevoked;
+  };
+
+  it('a case opened after the page was opened has its openedAt; the case item keeps it', async () => {
+    const a = await linkAlert();
+    expect((await opened(a.email.token)).statusCode).toBe(204);
+    const openedAt = String((await alertItem({ accountId: a.accountId, customerId: a.customerId }, a.alertId))?.openedAt);
+    // "Not me" on the page.
+    const page = await get(a.email.token);
+    expect((await post(a.email.token, formBody(formFields(page.body, `REVOKE_LINK:${a.linkId}`)!))).statusCode).toBe(200);
+    const r = revokedEvent(a.linkId);
+    expect(await openCase(r)).toMatchObject({ opened: true });
+    const c = await getCase(a.accountId, a.linkId);
+    expect(c?.timeline).toMatchObject({ alertId: a.alertId, sentAt: a.sentAt, openedAt, actedAt: r.at, actedBy: 'CUSTOMER_WEB' });
+    expect(c!.timeline.deliveredAt).toBeDefined();
+    expect(openedAt <= r.at).toBe(true);
+    // Kept with the case when it opened, not only read from the alert.
+    const stored = (await db().send(new GetCommand({ TableName: tableName(), Key: { pk: 'CASES', sk: `CASE#${a.accountId}#${a.linkId}` }, ConsistentRead: true }))).Item;
+    expect((stored?.timeline as { openedAt?: string }).openedAt).toBe(openedAt);
+    expect((await listCases()).find((x) => x.caseId === c!.caseId)?.timeline.openedAt).toBe(openedAt);
+  });
+
+  it('a case opened from a reply (no page) has none; opening the page later shows on the next read without rewriting the case', async () => {
+    const a = await linkAlert();
+    await revokeLink(a.accountId, a.linkId, { actor: 'CUSTOMER_SMS_REPLY', alertId: a.alertId });
+    expect(await openCase(revokedEvent(a.linkId))).toMatchObject({ opened: true });
+    const c = await getCase(a.accountId, a.linkId);
+    expect(c?.timeline).toMatchObject({ alertId: a.alertId, sentAt: a.sentAt, actedBy: 'CUSTOMER_SMS_REPLY' });
+    expect(c?.timeline.openedAt).toBeUndefined();
+    expect((await listCases()).find((x) => x.caseId === c!.caseId)?.timeline.openedAt).toBeUndefined();
+
+    // Later the customer opens the link: the case, read again, shows when (after it was acted on).
+    const caseKey = { pk: 'CASES', sk: `CASE#${a.accountId}#${a.linkId}` };
+    const stored = JSON.stringify((await db().send(new GetCommand({ TableName: tableName(), Key: caseKey, ConsistentRead: true }))).Item);
+    expect((await opened(a.sms.token)).statusCode).toBe(204);
+    const later = await getCase(a.accountId, a.linkId);
+    expect(later?.timeline.openedAt).toBeDefined();
+    expect(later!.timeline.openedAt! >= later!.timeline.actedAt).toBe(true);
+    expect((await listCases()).find((x) => x.caseId === c!.caseId)?.timeline.openedAt).toBe(later!.timeline.openedAt);
+    expect(JSON.stringify((await db().send(new GetCommand({ TableName: tableName(), Key: caseKey, ConsistentRead: true }))).Item)).toBe(stored);
   });
 });

@@ -9,8 +9,12 @@
  * case is written before it reads the debits a second time, so one of them always sees the other.
  * Transitions are one transaction each (case + the account's audit entry [+ ReimbursementDue in
  * the outbox]), conditioned on the state and version read.
+ *
+ * The timeline's alert part (sent, first delivery, opened) is kept with the case when it opens and
+ * read again from the alert record whenever the case is read (getCase, listCases: one BatchGet per
+ * 100 cases), so a delivery receipt or a page opening recorded after the case opened still shows.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LinkRevoked } from '../../../events/alerting.ts';
 import type { WithdrawalPosted } from '../../../events/core.ts';
 import { auditPut } from '../../store/audit.ts';
@@ -35,7 +39,11 @@ export interface CaseTimeline {
   sentAt?: string;
   /** First delivery receipt. */
   deliveredAt?: string;
-  /** The action page does not record views (a GET changes nothing): opened is when it was acted on, if by the alert. */
+  /**
+   * First time a browser displayed one of the alert's action pages and ran its beacon (the alert
+   * record's openedAt; a GET alone records nothing). Evidence the page was shown, not proof that
+   * the customer read it. Absent when no page was shown that way (a reply, no JavaScript).
+   */
   openedAt?: string;
   /** The revocation. */
   actedAt: string;
@@ -78,9 +86,61 @@ function fromItem(i: Record<string, unknown>): ReimbursementCase {
   return { ...(rest as unknown as ReimbursementCase), debitIds: debitIds instanceof Set ? [...(debitIds as Set<string>)].sort() : [] };
 }
 
-export async function getCase(accountId: string, linkId: string): Promise<ReimbursementCase | undefined> {
+type AlertPart = Pick<CaseTimeline, 'sentAt' | 'deliveredAt' | 'openedAt'>;
+
+/** sent, first delivery and opened, as the alert record has them now. */
+function alertPartOf(alert: Record<string, unknown>): AlertPart {
+  const deliveries = Object.values((alert.deliveries ?? {}) as Record<string, { status?: string; updatedAt?: string }>);
+  const delivered = deliveries.filter((x) => x.status === 'DELIVERED' && x.updatedAt).map((x) => x.updatedAt!).sort()[0];
+  return {
+    ...(typeof alert.sentAt === 'string' ? { sentAt: alert.sentAt } : {}),
+    ...(delivered ? { deliveredAt: delivered } : {}),
+    ...(typeof alert.openedAt === 'string' ? { openedAt: alert.openedAt } : {}),
+  };
+}
+
+/** The cases with their timeline's alert part as the alert records have it now (kept values otherwise). */
+async function withCurrentAlertPart(cases: ReimbursementCase[]): Promise<ReimbursementCase[]> {
+  const keyOf = (c: ReimbursementCase) => key.alert({ accountId: c.accountId, customerId: c.customerId ?? '' }, c.timeline.alertId!);
+  const wanted = new Map<string, { pk: string; sk: string }>();
+  for (const c of cases) {
+    if (!c.timeline?.alertId) continue;
+    const k = keyOf(c);
+    wanted.set(`${k.pk}\u0000${k.sk}`, k);
+  }
+  if (wanted.size === 0) return cases;
+  const found = new Map<string, AlertPart>();
+  const keys = [...wanted.values()];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
+    for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      const out: BatchGetCommandOutput = await db().send(
+        new BatchGetCommand({
+          RequestItems: { [tableName()]: { Keys: pending, ProjectionExpression: 'pk, sk, sentAt, deliveries, openedAt' } },
+        }),
+      );
+      for (const item of out.Responses?.[tableName()] ?? []) found.set(`${String(item.pk)}\u0000${String(item.sk)}`, alertPartOf(item));
+      pending = out.UnprocessedKeys?.[tableName()]?.Keys;
+    }
+  }
+  return cases.map((c) => {
+    if (!c.timeline?.alertId) return c;
+    const k = keyOf(c);
+    const now = found.get(`${k.pk}\u0000${k.sk}`);
+    return now ? { ...c, timeline: { ...c.timeline, ...now } } : c;
+  });
+}
+
+async function readCase(accountId: string, linkId: string): Promise<ReimbursementCase | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName(), Key: caseItemKey(accountId, linkId), ConsistentRead: true }));
   return out.Item ? fromItem(out.Item) : undefined;
+}
+
+/** One case, its timeline's alert part read from the alert record now. */
+export async function getCase(accountId: string, linkId: string): Promise<ReimbursementCase | undefined> {
+  const c = await readCase(accountId, linkId);
+  return c ? (await withCurrentAlertPart([c]))[0] : undefined;
 }
 
 export async function listCaseDebits(accountId: string, linkId: string): Promise<CaseDebit[]> {
@@ -90,7 +150,7 @@ export async function listCaseDebits(accountId: string, linkId: string): Promise
 
 export async function listCases(): Promise<ReimbursementCase[]> {
   const items = await queryByPrefix('CASES', 'CASE#');
-  return items.map(fromItem).sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+  return withCurrentAlertPart(items.map(fromItem).sort((a, b) => a.openedAt.localeCompare(b.openedAt)));
 }
 
 /** Adds a debit to the link's case if it has one and the debit is not in it yet. */
@@ -141,21 +201,18 @@ async function alertTimeline(accountId: string, linkId: string): Promise<Omit<Ca
     (a) => a.sourceEventType === 'LinkCreated' && Array.isArray(a.actions) && (a.actions as { kind?: string; linkId?: string }[]).some((x) => x.kind === 'REVOKE_LINK' && x.linkId === linkId),
   );
   if (!alert) return {};
-  const deliveries = Object.values((alert.deliveries ?? {}) as Record<string, { status?: string; updatedAt?: string }>);
-  const delivered = deliveries.filter((x) => x.status === 'DELIVERED' && x.updatedAt).map((x) => x.updatedAt!).sort()[0];
-  return { alertId: String(alert.alertId), ...(typeof alert.sentAt === 'string' ? { sentAt: alert.sentAt } : {}), ...(delivered ? { deliveredAt: delivered } : {}) };
+  return { alertId: String(alert.alertId), ...alertPartOf(alert) };
 }
 
 /** "Not me" by the customer (link or reply) or an operator: opens the link's case, once. */
 export async function openCase(r: LinkRevoked, now = new Date()): Promise<{ opened: boolean; caseId: string }> {
   const caseId = caseIdOf(r.accountId, r.linkId);
-  const existing = await getCase(r.accountId, r.linkId);
+  const existing = await readCase(r.accountId, r.linkId);
   if (existing) return { opened: false, caseId };
   const [link, debits, alertPart] = await Promise.all([getLink(r.accountId, r.linkId, true), listCaseDebits(r.accountId, r.linkId), alertTimeline(r.accountId, r.linkId)]);
   const at = now.toISOString();
   const timeline: CaseTimeline = {
     ...alertPart,
-    ...(r.alertId && r.alertId === alertPart.alertId ? { openedAt: r.at } : {}),
     actedAt: r.at,
     actedBy: r.actor === 'OPERATOR' ? `OPERATOR ${r.operatorId ?? ''}`.trim() : r.actor,
   };
