@@ -7,9 +7,9 @@
  * fails, every detection record of the batch is retried.
  */
 import { ALERTING_SOURCE, LinkRevoked } from '../../events/alerting.ts';
-import { CORE_SOURCE, EventBridgeEnvelope, coreEvents } from '../../events/core.ts';
+import { CORE_SOURCE, EventBridgeEnvelope, coreEvents, type WithdrawalPosted } from '../../events/core.ts';
 import { openCase } from './cases/store.ts';
-import { recordLinkDebits } from './cases/debits.ts';
+import { caseReads, debitPuts, joinCases } from './cases/debits.ts';
 import { detectBatch, type DetectableEvent, type DetectionOutcome } from './detection/service.ts';
 
 export type FraudOutcome =
@@ -26,7 +26,7 @@ export class FraudRetryError extends Error {
 type Parsed =
   | { kind: 'DONE'; outcome: FraudOutcome }
   | { kind: 'DETECT'; event: DetectableEvent }
-  | { kind: 'DEBIT'; withdrawal: ReturnType<typeof coreEvents.WithdrawalPosted.parse> }
+  | { kind: 'DEBIT'; withdrawal: WithdrawalPosted }
   | { kind: 'CASE'; revoked: LinkRevoked };
 
 function parse(body: unknown): Parsed {
@@ -65,18 +65,24 @@ export async function processFraudBatch(bodies: readonly unknown[]): Promise<(Fr
       for (const i of idx) out[i] = e instanceof Error ? e : new Error(String(e));
     }
   };
+  // Detection and the linked debits share one transaction and one read (src/fraud/detection/sightings.ts).
+  const withdrawals = debitIdx.map((i) => (parsed[i] as { withdrawal: WithdrawalPosted }).withdrawal);
+  const shared = [...detectIdx, ...debitIdx];
   await Promise.all([
-    detectIdx.length > 0 &&
-      settle(detectIdx, async () => {
-        const outcomes = await detectBatch(detectIdx.map((i) => (parsed[i] as { event: DetectableEvent }).event));
-        return outcomes.map((o, k) => {
+    shared.length > 0 &&
+      settle(shared, async () => {
+        const { outcomes, read } = await detectBatch(
+          detectIdx.map((i) => (parsed[i] as { event: DetectableEvent }).event),
+          { puts: debitPuts(withdrawals), reads: caseReads(withdrawals) },
+        );
+        const detected = outcomes.map((o, k): FraudOutcome | Error => {
           // A link involved in an incident but not stored yet (the alert function stores it): retry later so its hold is extended.
           if (o.incidents.some((x) => x.linksMissing > 0)) return new FraudRetryError('incident links not stored yet');
           return { kind: 'DETECTED' as const, detailType: (parsed[detectIdx[k]!] as { event: DetectableEvent }).event.detailType, outcome: o };
         });
+        const debits = (await joinCases(withdrawals, read)).map((r): FraudOutcome => ({ kind: 'DEBIT', ...r }));
+        return [...detected, ...debits];
       }),
-    debitIdx.length > 0 &&
-      settle(debitIdx, async () => (await recordLinkDebits(debitIdx.map((i) => (parsed[i] as { withdrawal: ReturnType<typeof coreEvents.WithdrawalPosted.parse> }).withdrawal))).map((r) => ({ kind: 'DEBIT' as const, ...r }))),
     ...caseIdx.map(async (i) => {
       try {
         out[i] = { kind: 'CASE', ...(await openCase((parsed[i] as { revoked: LinkRevoked }).revoked)) };

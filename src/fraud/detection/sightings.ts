@@ -10,7 +10,7 @@
  *   FRAUDP#{providerId} / M#{minute}        links created through the provider that minute (`n`)
  *   FRAUDSEEN#{eventId} / SEEN              the event was counted (so `n` above counts it once)
  *
- * One batch = one TransactWriteItems per (at most) 100 items: each event's marker (conditional:
+ * One batch = one TransactWriteItems per (at most) 100 items: each link event's marker (conditional:
  * not seen yet) and the set additions of every bucket it touches, merged per item. Set additions
  * are idempotent, so a duplicate or retried event changes no set; its marker tells us not to add
  * its links to the provider's minute count again. Then one BatchGetItem (strongly consistent) reads
@@ -136,16 +136,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * failed marker means the event was stored before (marker and additions commit together), so the
  * group is retried without it; a failed cap means the bucket is full, retried without that bucket.
  */
-async function commit(group: readonly EventWrites[], result: WriteResult, ttlSeen: number): Promise<void> {
+async function commit(group: readonly EventWrites[], puts: readonly Record<string, unknown>[], result: WriteResult, ttlSeen: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const events = group.filter((e) => !result.duplicates.has(e.eventId));
-    if (events.length === 0) return;
-    const markers: TransactItem[] = events.map((e) => ({
+    if (events.length === 0 && puts.length === 0) return;
+    // Only events that add to a provider's count need a marker: set additions are idempotent by themselves.
+    const marked = events.filter((e) => e.providerLinks);
+    const markers: TransactItem[] = marked.map((e) => ({
       Put: { TableName: tableName(), Item: { ...seenKey(e.eventId), [TTL_ATTRIBUTE]: ttlSeen }, ConditionExpression: 'attribute_not_exists(pk)' },
     }));
     const buckets = [...mergeUpdates(events)].filter(([id]) => !result.saturated.has(id));
     try {
-      await db().send(new TransactWriteCommand({ TransactItems: [...markers, ...buckets.map(([, u]) => updateItem(u))] }));
+      const items = [...markers, ...buckets.map(([, u]) => updateItem(u)), ...puts.map((Item) => ({ Put: { TableName: tableName(), Item } }))];
+      await db().send(new TransactWriteCommand({ TransactItems: items }));
       return;
     } catch (e) {
       const err = e as { name?: string; CancellationReasons?: { Code?: string }[] };
@@ -155,8 +158,8 @@ async function commit(group: readonly EventWrites[], result: WriteResult, ttlSee
       reasons.forEach((r, i) => {
         if (r.Code !== 'ConditionalCheckFailed') return;
         conditions++;
-        if (i < events.length) result.duplicates.add(events[i]!.eventId);
-        else result.saturated.add(buckets[i - events.length]![0]);
+        if (i < marked.length) result.duplicates.add(marked[i]!.eventId);
+        else if (i < marked.length + buckets.length) result.saturated.add(buckets[i - marked.length]![0]);
       });
       if (conditions > 0) continue;
       // Another batch held one of the items (a busy origin under attack): back off and retry.
@@ -172,7 +175,7 @@ async function commit(group: readonly EventWrites[], result: WriteResult, ttlSee
  * events counted now only (a crash in between under-counts that batch: the rate rule compares
  * against a baseline, so a missed batch makes it fire later, never wrongly).
  */
-export async function storeSightings(events: readonly EventWrites[]): Promise<WriteResult> {
+export async function storeSightings(events: readonly EventWrites[], puts: readonly Record<string, unknown>[] = []): Promise<WriteResult> {
   const result: WriteResult = { duplicates: new Set(), saturated: new Set() };
   const unique = [...new Map(events.filter((e) => e.entries.length > 0 || e.providerLinks).map((e) => [e.eventId, e])).values()];
   // Transactions of at most 100 items; each event's marker and its buckets' additions in the same one.
@@ -180,7 +183,7 @@ export async function storeSightings(events: readonly EventWrites[]): Promise<Wr
   let group: EventWrites[] = [];
   let size = 0;
   for (const e of unique) {
-    const cost = 1 + e.entries.length;
+    const cost = (e.providerLinks ? 1 : 0) + e.entries.length;
     if (group.length > 0 && size + cost > MAX_ITEMS_PER_TRANSACTION) {
       groups.push(group);
       group = [];
@@ -190,8 +193,20 @@ export async function storeSightings(events: readonly EventWrites[]): Promise<Wr
     size += cost;
   }
   if (group.length > 0) groups.push(group);
+  // Other blind puts of the batch (the debits kept for reimbursement cases) ride in the same transactions.
+  const rides: Record<string, unknown>[][] = groups.map(() => []);
+  let room = groups.length > 0 ? MAX_ITEMS_PER_TRANSACTION - size : 0;
+  for (const item of puts) {
+    if (room <= 0) {
+      groups.push([]);
+      rides.push([]);
+      room = MAX_ITEMS_PER_TRANSACTION;
+    }
+    rides[rides.length - 1]!.push(item);
+    room--;
+  }
   const ttlSeen = Math.floor(Date.now() / 1000) + SEEN_KEEP_SECONDS;
-  for (const g of groups) await commit(g, result, ttlSeen);
+  for (const [i, g] of groups.entries()) await commit(g, rides[i]!, result, ttlSeen);
   // Provider minute counts: one ADD per (provider, minute) for the newly counted links.
   const perMinute = new Map<string, { providerId: string; minute: number; n: number }>();
   for (const e of unique) {
@@ -243,7 +258,7 @@ export interface ReadKeys {
   buckets: BucketKey[];
   providerMinutes: { providerId: string; minute: number }[];
   /** Any other items the caller needs in the same read (pk/sk). */
-  others: { pk: string; sk: string }[];
+  others: readonly { pk: string; sk: string }[];
 }
 
 export interface ReadResult {
