@@ -28,6 +28,8 @@ import { listAudit } from '../src/store/audit.ts';
 import { db, tableName } from '../src/store/db.ts';
 import { key } from '../src/store/table.ts';
 import { runProviderJob } from '../src/fraud/providers/bulk.ts';
+import { processFraudRecord } from '../src/fraud/consumer.ts';
+import { getCase } from '../src/fraud/cases/store.ts';
 import { approveProviderControl, getRequest, requestProviderControl } from '../src/fraud/providers/store.ts';
 
 let peers: LocalPeers;
@@ -315,5 +317,54 @@ describe("the job's campaign keeps the engine's controls", () => {
     expect(await getCampaign(campaignId)).toMatchObject({ state: 'CANCELLED', listSize: 2 });
     expect((await runCampaignWorker(campaignId, deps)).outcome).toBe('NOT_RUNNING');
     expect(peers.smsMessages()).toEqual([]);
+  }, 60_000);
+});
+
+describe('what the job revokes and counts', () => {
+  /** The fraud function's route: each LinkRevoked of the provider opens its case (as LinkRevokedToFraud delivers it). */
+  async function openCases(providerId: string) {
+    for (const e of events('LinkRevoked', providerId)) await processFraudRecord({ source: 'bank.alerting', 'detail-type': 'LinkRevoked', detail: e.detail });
+  }
+
+  it('a link confirmed between the job\'s check and its revoke stays confirmed: no LinkRevoked, no case, not in the notice, counted unchanged', async () => {
+    await peers.clear();
+    const providerId = `pv${++seq}x${run.replace(/\W/g, '')}`.slice(0, 40);
+    // K: account 0 (link kept unconfirmed) and account 1 (K says "it was me" while the job runs); Q: account 2.
+    const k = await customer(providerId, [{ order: 0, last4: '8100' }, { order: 1, last4: '8101' }]);
+    const q = await customer(providerId, [{ order: 2, last4: '8102' }]);
+    const [k0, k1] = [k.accounts[0]!.accountId, k.accounts[1]!.accountId];
+    const q0 = q.accounts[0]!.accountId;
+    const kRevoked = await link(providerId, k0, k.customerId);
+    const kConfirmed = await link(providerId, k1, k.customerId);
+    const qRevoked = await link(providerId, q0, q.customerId);
+    const requestId = await approvedRevoke(providerId);
+
+    // One page: all three read PENDING and listed; the confirm lands before the job's revokes.
+    const out = await runProviderJob(providerId, requestId, Date.now() + 60_000, undefined, {
+      pageSize: 5,
+      afterStep: async (step) => {
+        if (step === 'listed') expect(await confirmLink(k1, kConfirmed, { actor: 'CUSTOMER_WEB' })).toMatchObject({ changed: true });
+      },
+    });
+    expect(out).toMatchObject({ status: 'DONE', seen: 3, changed: 2 });
+    expect(await getRequest(providerId, requestId)).toMatchObject({ status: 'DONE', seen: 3, changed: 2 });
+
+    expect(await getLink(k1, kConfirmed)).toMatchObject({ state: 'ACTIVE', confirmedAt: expect.any(String) });
+    expect((await listAudit(k1)).map((e) => e.action)).toEqual(['confirmLink']);
+    expect([(await getLink(k0, kRevoked))!.state, (await getLink(q0, qRevoked))!.state]).toEqual(['REVOKED', 'REVOKED']);
+    expect(events('LinkRevoked', providerId).map((e) => (e.detail as { linkId: string }).linkId).sort()).toEqual([kRevoked, qRevoked].sort());
+    expect(events('LinksBulkRevoked', providerId)).toEqual([expect.objectContaining({ detail: expect.objectContaining({ revoked: 2 }) })]);
+    await openCases(providerId);
+    expect(await getCase(k1, kConfirmed)).toBeUndefined();
+    expect(await getCase(k0, kRevoked)).toMatchObject({ state: 'OPEN' });
+
+    // K is still told once, about the link that was revoked only.
+    const campaignId = (await getRequest(providerId, requestId))!.campaignId!;
+    expect((await runCampaignWorker(campaignId, deps)).outcome).toBe('COMPLETED');
+    const km = await messagesTo(k);
+    expect([km.emails.length, km.sms.length]).toEqual([1, 1]);
+    expect(km.emails[0]!.text).toContain(`Wallet ${providerId} (account ending 8100)`);
+    expect(km.emails[0]!.text).not.toContain('8101');
+    expect(km.sms[0]!.message).toContain('we revoked 1 suspicious link(s) on acct *8100.');
   }, 60_000);
 });

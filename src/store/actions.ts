@@ -20,7 +20,7 @@ import { db, isConditionFailure, tableName } from './db.ts';
 import { getLink } from './links.ts';
 import { findAlert } from './alerts.ts';
 import { key, TTL_ATTRIBUTE } from './table.ts';
-import type { AccountRecord, AuditEntry, LinkRecord } from './types.ts';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkState } from './types.ts';
 
 export interface ActionContext {
   actor: Actor;
@@ -38,6 +38,15 @@ export interface ActionContext {
    * A releasing action from a token without one is refused.
    */
   stepUp?: StepUpProof;
+  /**
+   * Change the link only while it is in this state (a provider's bulk revoke of unconfirmed links
+   * passes 'PENDING', src/fraud/providers/bulk.ts): the change's transaction is conditioned on
+   * that state and the version read, and a link found (or re-read after a lost race) in another
+   * state is left alone, `{ changed: false }`. Without it, revoking revokes whatever the state.
+   */
+  onlyFrom?: LinkState;
+  /** Written in the change's transaction, only when the link changes (the bulk job's record of what it changed). */
+  alsoWrite?: TransactItem[];
 }
 
 export interface StepUpProof {
@@ -363,6 +372,7 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
     const [account, link] = await Promise.all([getAccount(accountId, true), getLink(accountId, linkId, true)]);
     if (!account) throw new ActionRefusedError('UNKNOWN_ACCOUNT');
     if (!link) throw new ActionRefusedError('UNKNOWN_LINK');
+    if (ctx.onlyFrom !== undefined && link.state !== ctx.onlyFrom) return { changed: false };
     const t = verb === 'revokeLink' ? revokeTransition(link.state) : confirmTransition(link.state, account.state);
     if (t.kind === 'REFUSED') throw new ActionRefusedError(t.reason);
     const tokenItems = ctx.token ? [tokenUse(accountId, ctx.token, at, alsoUnused)] : [];
@@ -421,6 +431,7 @@ async function changeLink(verb: LinkVerb, accountId: string, linkId: string, ctx
       },
       ...tokenItems,
       ...stepUpItems,
+      ...(ctx.alsoWrite ?? []),
       auditFor(accountId, ctx, at, verb, `LINK#${linkId}`, t.from, t.to),
       outboxPut(event),
     ]);

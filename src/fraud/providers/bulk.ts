@@ -2,8 +2,9 @@
  * The bulk provider jobs, in pages of the provider's partition of the Audience index (links
  * PENDING or ACTIVE). A job holds a lease on its request while it runs, saves its cursor after
  * every page, and reruns a page after a crash: each link changes at most once (extending a hold
- * is conditioned on the link's state and version; revoking a revoked link changes nothing), so
- * rerunning is safe. The approval request runs it while it has time; the minute's sweep
+ * is conditioned on the link's state and version; revoking on the link being still PENDING, in
+ * the revoke's transaction, so a revoked link, or one confirmed since the job read it, is left
+ * alone), so rerunning is safe. The approval request runs it while it has time; the minute's sweep
  * (functions/fraud, schedule FraudJobsSweep) continues what is left.
  *
  * REVOKE_UNCONFIRMED creates its campaign (template provider-links-revoked, a list audience)
@@ -192,7 +193,9 @@ export async function runProviderJob(providerId: string, requestId: string, dead
     }
     if (unconfirmed.length > 0) await opts.afterStep?.('listed');
     for (const l of unconfirmed) {
-      const out = await revokeLink(l.accountId, l.linkId, { actor: 'OPERATOR', operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}) });
+      // Only while still PENDING, in the revoke's transaction: a link confirmed since it was read
+      // above ("it was me" won the race) keeps its confirmation and counts as unchanged.
+      const out = await revokeLink(l.accountId, l.linkId, { actor: 'OPERATOR', operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}), onlyFrom: 'PENDING' });
       if (out.changed) changed++;
       await opts.afterStep?.('revoked', l.linkId);
     }
