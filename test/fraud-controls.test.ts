@@ -14,6 +14,7 @@ import { listAudit } from '../src/store/audit.ts';
 import { queryByPrefix } from '../src/store/db.ts';
 import { campaignStatus } from '../src/campaign/service.ts';
 import { runProviderJob } from '../src/fraud/providers/bulk.ts';
+import { approveProviderControl, getRequest } from '../src/fraud/providers/store.ts';
 
 let env: ActionEnv;
 let ops: Handler;
@@ -118,6 +119,36 @@ describe('bulk controls', () => {
     }
     const confirmed = (await getLink(accounts[2]!.accountId, links[2]!))!;
     expect(Date.parse(confirmed.holdUntil) - Date.parse(confirmed.createdAt)).toBe(24 * 3_600_000);
+  });
+
+  it('extend the hold, crashing right after an extension and rerun: changed counts that extension once (the rerun finds the link already held)', async () => {
+    const providerId = uniq('prov');
+    const accounts = await Promise.all(Array.from({ length: 4 }, () => seedAccount()));
+    const links = await Promise.all(accounts.map((a) => providerLink(a.accountId, a.customerId, providerId)));
+    await confirmLink(accounts[3]!.accountId, links[3]!, { actor: 'CUSTOMER_WEB' });
+    const req = await requestControl(providerId, { action: 'EXTEND_HOLD', reason: 'INC-4', holdHours: 72 });
+    const requestId = String(req.body.requestId);
+    // Approved without the ops handler's inline run: the job runs here, a link a page.
+    await approveProviderControl(providerId, requestId, 'op-bob');
+    let extended = 0;
+    class Crash extends Error {}
+    await expect(
+      runProviderJob(providerId, requestId, Date.now() + 30_000, undefined, {
+        pageSize: 1,
+        afterStep: (step) => {
+          if (step === 'extended' && ++extended === 2) throw new Crash('killed after the second extension, before its page was saved');
+        },
+      }),
+    ).rejects.toBeInstanceOf(Crash);
+    expect((await getRequest(providerId, requestId))!.changed).toBe(1);
+    // The rerun (after the lease expired) reads that page again: its link is held already, unchanged.
+    expect(await runProviderJob(providerId, requestId, Date.now() + 30_000, () => new Date(Date.now() + 61_000), { pageSize: 1 })).toMatchObject({ status: 'DONE', seen: 4, changed: 3 });
+    expect(await getRequest(providerId, requestId)).toMatchObject({ status: 'DONE', seen: 4, changed: 3 });
+    for (const i of [0, 1, 2]) {
+      const l = (await getLink(accounts[i]!.accountId, links[i]!))!;
+      expect(Date.parse(l.holdUntil) - Date.parse(l.createdAt)).toBe(72 * 3_600_000);
+      expect((await listAudit(accounts[i]!.accountId)).filter((e) => e.action === 'extendHold')).toHaveLength(1);
+    }
   });
 
   it('revoke every unconfirmed link: each once, confirmed links kept, one campaign tells each customer, LinksBulkRevoked; a rerun changes nothing', async () => {

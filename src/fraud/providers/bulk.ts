@@ -28,7 +28,7 @@ import { campaignConfig } from '../../campaign/config.ts';
 import { createCampaign, loadCustomerList, startCampaign } from '../../campaign/service.ts';
 import { CampaignError } from '../../campaign/types.ts';
 import { outboxed, providerAuditPut, publishCommitted, transact, type TransactItem } from '../common.ts';
-import { getRequest, jobKey, requestKey, type ProviderRequest } from './store.ts';
+import { changedLinkPut, countChanged, getRequest, jobKey, requestKey, type ProviderRequest } from './store.ts';
 
 const PAGE = 25;
 const LEASE_MS = 60_000;
@@ -36,8 +36,8 @@ const LEASE_MS = 60_000;
 export interface JobOptions {
   /** Index entries per page (default 25). */
   pageSize?: number;
-  /** Test hook, called after a page's customers were listed and after each link is revoked: a crash test throws here. */
-  afterStep?: (step: 'listed' | 'revoked', linkId?: string) => void | Promise<void>;
+  /** Test hook, called after a page's customers were listed and after each link is revoked or its hold extended: a crash test throws here. */
+  afterStep?: (step: 'listed' | 'revoked' | 'extended', linkId?: string) => void | Promise<void>;
 }
 
 export interface JobOutcome {
@@ -47,13 +47,17 @@ export interface JobOutcome {
   changed: number;
 }
 
-/** Holds links involved in an incident or a provider control until createdAt + hours (never shortens). */
+/**
+ * Holds links involved in an incident or a provider control until createdAt + hours (never
+ * shortens). `alsoWrite` joins the extension's transaction (the bulk job's record of the change).
+ */
 export async function extendLinkHold(
   accountId: string,
   linkId: string,
   hours: number,
   who: { actor: 'OPERATOR' | 'SYSTEM'; operatorId?: string | undefined; approverId?: string | undefined },
   now = new Date(),
+  alsoWrite: TransactItem[] = [],
 ): Promise<'EXTENDED' | 'UNCHANGED' | 'MISSING'> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const link = await getLink(accountId, linkId, true);
@@ -84,6 +88,7 @@ export async function extendLinkHold(
         oldState: `PENDING until ${link.holdUntil}`,
         newState: `PENDING until ${target}`,
       }) as TransactItem,
+      ...alsoWrite,
     ]);
     if (ok) return 'EXTENDED';
   }
@@ -149,13 +154,19 @@ export async function runProviderJob(providerId: string, requestId: string, dead
   if (!r || r.status !== 'RUNNING') return { requestId, status: 'GONE', seen: r?.seen ?? 0, changed: r?.changed ?? 0 };
   const owner = randomUUID();
   if (!(await takeLease(r, owner, now()))) return { requestId, status: 'BUSY', seen: r.seen ?? 0, changed: r.changed ?? 0 };
+  let cursor: Record<string, unknown> | undefined = r.cursor ? (JSON.parse(r.cursor) as Record<string, unknown>) : undefined;
   let seen = r.seen ?? 0;
   let changed = r.changed ?? 0;
   const campaignId = r.action === 'REVOKE_UNCONFIRMED' ? await ensureCampaign(r, owner, seen, changed) : undefined;
   r = { ...r, ...(campaignId ? { campaignId } : {}) };
+  // A run that stopped mid-page (crashed, or lost its lease) may have changed links after its last
+  // saved progress: their records sort after the saved cursor. Revoked ones also left the index,
+  // so this run will not see them again: seen too. (Only counted into progress saved with a cursor.)
+  const unsaved = (await countChanged(r.providerId, r.requestId, cursor ? String(cursor.audienceSk) : undefined)).links;
+  changed += unsaved;
+  if (r.action === 'REVOKE_UNCONFIRMED') seen += unsaved;
   /** False once the campaign left DRAFT (an operator cancelled the notice): links are still revoked, untold. */
   let telling = campaignId !== undefined;
-  let cursor: Record<string, unknown> | undefined = r.cursor ? (JSON.parse(r.cursor) as Record<string, unknown>) : undefined;
   const who = { actor: 'OPERATOR' as const, operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}), reason: r.reason };
   for (;;) {
     if (Date.now() > deadline) return { requestId, status: 'RUNNING', seen, changed };
@@ -175,7 +186,11 @@ export async function runProviderJob(providerId: string, requestId: string, dead
       const linkId = String(item.linkId);
       seen++;
       if (r.action === 'EXTEND_HOLD') {
-        if ((await extendLinkHold(accountId, linkId, r.holdHours ?? 168, who, now())) === 'EXTENDED') changed++;
+        const at = now();
+        if ((await extendLinkHold(accountId, linkId, r.holdHours ?? 168, who, at, [changedLinkPut(providerId, requestId, { accountId, linkId }, 'EXTENDED', at.toISOString())])) === 'EXTENDED') {
+          changed++;
+          await opts.afterStep?.('extended', linkId);
+        }
       } else {
         // Unconfirmed: still PENDING (never "it was me"), whether or not its window has passed.
         const link = await getLink(accountId, linkId, true);
@@ -193,9 +208,18 @@ export async function runProviderJob(providerId: string, requestId: string, dead
     }
     if (unconfirmed.length > 0) await opts.afterStep?.('listed');
     for (const l of unconfirmed) {
+      const at = new Date();
       // Only while still PENDING, in the revoke's transaction: a link confirmed since it was read
       // above ("it was me" won the race) keeps its confirmation and counts as unchanged.
-      const out = await revokeLink(l.accountId, l.linkId, { actor: 'OPERATOR', operatorId: r.requestedBy, ...(r.approvedBy ? { approverId: r.approvedBy } : {}), onlyFrom: 'PENDING' });
+      const out = await revokeLink(l.accountId, l.linkId, {
+        actor: 'OPERATOR',
+        operatorId: r.requestedBy,
+        ...(r.approvedBy ? { approverId: r.approvedBy } : {}),
+        at,
+        onlyFrom: 'PENDING',
+        // The job's record of this revocation, committed with it (what the counts are made of).
+        alsoWrite: [changedLinkPut(providerId, requestId, l, 'REVOKED', at.toISOString())],
+      });
       if (out.changed) changed++;
       await opts.afterStep?.('revoked', l.linkId);
     }
@@ -203,11 +227,13 @@ export async function runProviderJob(providerId: string, requestId: string, dead
     if (!cursor) break;
     await saveProgress(r, owner, { cursor: JSON.stringify(cursor), seen, changed });
   }
-  return finishJob(r, owner, seen, changed, now());
+  return finishJob(r, owner, seen, now());
 }
 
-async function finishJob(r: ProviderRequest, owner: string, seen: number, changed: number, now: Date): Promise<JobOutcome> {
+async function finishJob(r: ProviderRequest, owner: string, seen: number, now: Date): Promise<JobOutcome> {
   const at = now.toISOString();
+  // Counted from the records, not the runs: exact whatever crashed, reran or lost its lease.
+  const changed = (await countChanged(r.providerId, r.requestId)).links;
   let campaignStarted: string | undefined;
   if (r.campaignId) {
     try {

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from '../../store/db.ts';
-import { key } from '../../store/table.ts';
+import { key, TTL_ATTRIBUTE } from '../../store/table.ts';
 import { fraudConfig } from '../config.ts';
 import { FraudRefusedError, outboxed, providerAuditPut, publishCommitted, transact, type TransactItem } from '../common.ts';
 
@@ -48,7 +48,11 @@ export interface ProviderRequest {
   approvedBy?: string;
   approvedAt?: string;
   finishedAt?: string;
-  /** Bulk jobs: the Audience index page to continue from (JSON), links looked at and changed. */
+  /**
+   * Bulk jobs: the Audience index page to continue from (JSON), links looked at and changed.
+   * While RUNNING these are progress; once DONE `changed` is the count of the job's CHANGED#
+   * records (see changedLinkPut), exact whatever crashed or reran.
+   */
   cursor?: string;
   seen?: number;
   changed?: number;
@@ -58,6 +62,68 @@ export interface ProviderRequest {
 export const requestKey = (providerId: string, requestId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `REQUEST#${requestId}` });
 export const jobKey = (requestId: string) => ({ pk: 'FRAUDJOBS', sk: requestId });
 export const directoryKey = (providerId: string) => ({ pk: 'PROVIDERS', sk: providerId });
+
+/**
+ * PROVIDER#{providerId} / CHANGED#{requestId}#{accountId}#{linkId}: a link a bulk job changed
+ * (revoked, or its hold extended), written in that change's own transaction, so it exists exactly
+ * when the change committed, whichever run made it and whether or not that run lived to save its
+ * progress. The job's counts come from these (countChanged). The suffix is the link's Audience
+ * index sort key (audienceSk), so these sort in the order the job pages the index. Kept 90 days
+ * (TTL) as the list of what the request changed.
+ */
+const CHANGED_TTL_SECONDS = 90 * 86_400;
+const changedPrefix = (requestId: string) => `CHANGED#${requestId}#`;
+
+export function changedLinkPut(providerId: string, requestId: string, link: { accountId: string; linkId: string }, change: 'REVOKED' | 'EXTENDED', at: string): TransactItem {
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: {
+        pk: `PROVIDER#${providerId}`,
+        sk: `${changedPrefix(requestId)}${link.accountId}#${link.linkId}`,
+        kind: 'PROVIDER_JOB_CHANGE',
+        requestId,
+        accountId: link.accountId,
+        linkId: link.linkId,
+        change,
+        at,
+        [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + CHANGED_TTL_SECONDS,
+      },
+    },
+  };
+}
+
+/**
+ * The links the request changed and their distinct accounts: all of them, or (`after`, an
+ * Audience index audienceSk: the job's saved cursor) only those after that point of the index.
+ */
+export async function countChanged(providerId: string, requestId: string, after?: string): Promise<{ links: number; accounts: number }> {
+  const prefix = changedPrefix(requestId);
+  // BETWEEN is inclusive: the cursor's own link (counted with its page) is skipped below; nothing sorts at the upper bound.
+  const from = after === undefined ? prefix : `${prefix}${after}`;
+  const accounts = new Set<string>();
+  let links = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': `PROVIDER#${providerId}`, ':from': from, ':to': `${prefix.slice(0, -1)}$` },
+        ProjectionExpression: 'sk, accountId',
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      if (after !== undefined && item.sk === from) continue;
+      links++;
+      accounts.add(String(item.accountId));
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return { links, accounts: accounts.size };
+}
 
 const strip = <T>(item: Record<string, unknown>): T => {
   const { pk: _pk, sk: _sk, kind: _k, ...rest } = item;
