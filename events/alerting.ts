@@ -80,7 +80,12 @@ export const ProviderSuspended = z.object({ ...providerControl }).strict();
 export type ProviderSuspended = z.infer<typeof ProviderSuspended>;
 export const ProviderResumed = z.object({ ...providerControl }).strict();
 export type ProviderResumed = z.infer<typeof ProviderResumed>;
-/** Every unconfirmed link of a provider revoked as one operation (each link also has its LinkRevoked). */
+/**
+ * Every unconfirmed link of a provider revoked as one operation (each link also has its
+ * LinkRevoked). `revoked`: the links this request revoked; `accounts`: the distinct accounts
+ * those links were on (an account with two such links counts once). Both are counted from the
+ * job's records once it is done, so a crash or rerun of the job changes neither.
+ */
 export const LinksBulkRevoked = z.object({ ...providerControl, revoked: z.number().int().nonnegative(), accounts: z.number().int().nonnegative(), campaignId: id.optional() }).strict();
 export type LinksBulkRevoked = z.infer<typeof LinksBulkRevoked>;
 /** A detection rule fired: an incident opened (src/fraud/detection). Keys are the rule's, never contacts. */

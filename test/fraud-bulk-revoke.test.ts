@@ -369,4 +369,28 @@ describe('what the job revokes and counts', () => {
     expect(km.emails[0]!.text).not.toContain('8101');
     expect(km.sms[0]!.message).toContain('we revoked 1 suspicious link(s) on acct *8100.');
   }, 60_000);
+
+  it('LinksBulkRevoked counts links and distinct accounts: a customer with two links on one account is one account', async () => {
+    await peers.clear();
+    const providerId = `pv${++seq}x${run.replace(/\W/g, '')}`.slice(0, 40);
+    const k = await customer(providerId, [{ order: 0, last4: '8200' }]);
+    const q = await customer(providerId, [{ order: 1, last4: '8201' }]);
+    const [k0, q0] = [k.accounts[0]!.accountId, q.accounts[0]!.accountId];
+    const kLinks = [await link(providerId, k0, k.customerId), await link(providerId, k0, k.customerId)];
+    const qLink = await link(providerId, q0, q.customerId);
+    const requestId = await approvedRevoke(providerId);
+    // Pages of 2: K's two links on the first page, Q's on the second.
+    expect(await runProviderJob(providerId, requestId, Date.now() + 60_000, undefined, { pageSize: 2 })).toMatchObject({ status: 'DONE', seen: 3, changed: 3 });
+    for (const l of kLinks) expect((await getLink(k0, l))!.state).toBe('REVOKED');
+    expect((await getLink(q0, qLink))!.state).toBe('REVOKED');
+    expect(events('LinkRevoked', providerId)).toHaveLength(3);
+    expect(events('LinksBulkRevoked', providerId)).toEqual([expect.objectContaining({ detail: expect.objectContaining({ requestId, revoked: 3, accounts: 2 }) })]);
+    // K is one recipient, told about both links of its one account.
+    const campaignId = (await getRequest(providerId, requestId))!.campaignId!;
+    expect(await getCampaign(campaignId)).toMatchObject({ listSize: 2 });
+    expect((await runCampaignWorker(campaignId, deps)).outcome).toBe('COMPLETED');
+    const km = await messagesTo(k);
+    expect([km.emails.length, km.sms.length]).toEqual([1, 1]);
+    expect(km.sms[0]!.message).toContain('we revoked 2 suspicious link(s) on acct *8200.');
+  }, 60_000);
 });

@@ -233,7 +233,8 @@ export async function runProviderJob(providerId: string, requestId: string, dead
 async function finishJob(r: ProviderRequest, owner: string, seen: number, now: Date): Promise<JobOutcome> {
   const at = now.toISOString();
   // Counted from the records, not the runs: exact whatever crashed, reran or lost its lease.
-  const changed = (await countChanged(r.providerId, r.requestId)).links;
+  const total = await countChanged(r.providerId, r.requestId);
+  const changed = total.links;
   let campaignStarted: string | undefined;
   if (r.campaignId) {
     try {
@@ -257,8 +258,8 @@ async function finishJob(r: ProviderRequest, owner: string, seen: number, now: D
             operatorId: r.requestedBy,
             approverId: r.approvedBy ?? r.requestedBy,
             reason: r.reason,
-            revoked: changed,
-            accounts: changed,
+            revoked: total.links,
+            accounts: total.accounts,
             ...(campaignStarted ? { campaignId: campaignStarted } : {}),
           },
         },
