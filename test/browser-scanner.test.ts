@@ -10,6 +10,10 @@
  * the audit trail, "it was me" never marked used, and a debit through the link above the limit is
  * not ALLOWed). A freeze or a revoke may well have happened: that is the safe failure, by design
  * (protective actions stay one tap); the test records which happened and does not forbid them.
+ *
+ * First, "opened": a plain fetch of the link records nothing, while the page shown in Chromium
+ * sends its beacon and sets the alert's openedAt, once. (A scanner that runs scripts in a real
+ * browser produces it too: "opened" is evidence the page was shown, never proof it was read.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -141,6 +145,66 @@ async function authorize(accountId: string, linkId: string, requestId: string): 
   });
   return String(((await r.json()) as { decision?: string }).decision);
 }
+
+describe('"opened": the page shown in Chromium', () => {
+  it('a plain fetch records nothing; the page shown in the browser sets the alert\'s openedAt once, under its CSP, and changes nothing else', async () => {
+    const alert = await freshLinkAlert();
+    /** The account's partition (every item an action could change), or its items under a prefix. */
+    const items = async (prefix?: string) =>
+      (
+        await doc.send(
+          new QueryCommand({
+            TableName: rt.dynamo.tableName,
+            KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :p)' : 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': `ACCT#${alert.accountId}`, ...(prefix ? { ':p': prefix } : {}) },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items!;
+    // The alert function has finished with the alert (its sentAt) before the comparison starts.
+    expect(await rt.bus.drain(30_000)).toBe(true);
+    const alerts = await items('ALERT#');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.openedAt).toBeUndefined();
+    // The delivery function moves the alert's deliveries (SENT -> DELIVERED) on its own: left out.
+    const comparable = (list: Record<string, unknown>[], drop: string[]) =>
+      JSON.stringify(list.map((i) => (String(i.sk).startsWith('ALERT#') ? Object.fromEntries(Object.entries(i).filter(([k]) => !drop.includes(k))) : i)));
+    const before = comparable(await items(), ['deliveries']);
+
+    // What a scanner or a chat preview does (GET, no script): nothing recorded.
+    expect((await fetch(alert.links.email)).status).toBe(200);
+    expect((await fetch(alert.links.sms, { method: 'HEAD' })).status).toBeLessThan(500);
+    expect(comparable(await items(), ['deliveries'])).toBe(before);
+
+    const page = await browser.newPage({ width: 390, height: 844 });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    const beacon = page.waitForRequest((r) => r.method() === 'POST' && r.url() === `${alert.links.email}/opened`, { timeout: 15_000 });
+    expect((await page.goto(alert.links.email))?.status()).toBe(200);
+    await beacon;
+    let openedAt: unknown;
+    for (const end = Date.now() + 10_000; openedAt === undefined && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) openedAt = (await items('ALERT#'))[0]!.openedAt;
+    expect(typeof openedAt).toBe('string');
+
+    // Only that: the same items otherwise (account, link, audit, step-up), the alert but for openedAt.
+    expect(comparable(await items(), ['deliveries', 'openedAt'])).toBe(before);
+
+    // Again, and the SMS's page: each sends its beacon, openedAt stays the first.
+    for (const link of [alert.links.email, alert.links.sms]) {
+      const again = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${link}/opened`, { timeout: 15_000 });
+      await page.goto(link);
+      expect((await again).status()).toBe(204);
+    }
+    expect((await items('ALERT#'))[0]!.openedAt).toBe(openedAt);
+    // The page's forms still work as before: nothing was used up by opening it.
+    expect(await page.locator('main form button.freeze').count()).toBe(1);
+    await page.close();
+    expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
+  }, 120_000);
+});
 
 describe('a link scanner presses every button of a link alert, in every order', () => {
   it.each(ORDERS.map((o) => [o.join(' > '), o] as const))('%s: no hold is released, no link confirmed', async (_name, order) => {
