@@ -5,7 +5,10 @@
  * is conditioned on the link's state and version; revoking on the link being still PENDING, in
  * the revoke's transaction, so a revoked link, or one confirmed since the job read it, is left
  * alone), so rerunning is safe. The approval request runs it while it has time; the minute's sweep
- * (functions/fraud, schedule FraudJobsSweep) continues what is left.
+ * (functions/fraud, schedule FraudJobsSweep) continues what is left. Each change writes the job's
+ * record of it in its own transaction (store.ts changedLinkPut): the final `changed` and the
+ * LinksBulkRevoked counts are counted from those records, so a crash after a change and before
+ * the page's progress was saved loses nothing (a revoked link leaves the index: no rerun sees it).
  *
  * REVOKE_UNCONFIRMED creates its campaign (template provider-links-revoked, a list audience)
  * before the first revocation and starts it when the last page is done. Each page first adds the
