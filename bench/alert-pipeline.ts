@@ -159,10 +159,10 @@ export interface Result {
   failures: number;
 }
 
-/** Batches of BATCH, IN_FLIGHT at a time; every event gets its batch's duration. */
-export async function drive(evs: Ev[], invoke: (batch: Ev[]) => Promise<number>): Promise<Result> {
-  const batches: Ev[][] = [];
-  for (let i = 0; i < evs.length; i += BATCH) batches.push(evs.slice(i, i + BATCH));
+/** Batches of BATCH (or `batchSize`), IN_FLIGHT at a time; every event gets its batch's duration. */
+export async function drive<E>(evs: E[], invoke: (batch: E[]) => Promise<number>, batchSize = BATCH): Promise<Result> {
+  const batches: E[][] = [];
+  for (let i = 0; i < evs.length; i += batchSize) batches.push(evs.slice(i, i + batchSize));
   const perEvent: number[] = [];
   let failures = 0;
   let next = 0;

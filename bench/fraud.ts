@@ -22,6 +22,7 @@
  * bench/alert-pipeline.ts exports only run(): its event mix and floor are mirrored here (same
  * commands, same conditions) rather than imported.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -41,6 +42,7 @@ import { originKey } from '../src/fraud/detection/rules.ts';
 import { upsertCustomerProfile } from '../src/store/customers.ts';
 import { key, TTL_ATTRIBUTE } from '../src/store/table.ts';
 import { CustomerProfileUpserted } from '../events/core.ts';
+import { routes } from '../src/routing.ts';
 // The alert bench's batching driver and its DynamoDB floor, so both benches measure the same floor.
 import { drive, floorEvent, type Result } from './alert-pipeline.ts';
 
@@ -53,6 +55,7 @@ const IN_FLIGHT = 4;
 const CUSTOMERS = 200;
 const PEPPER = 'bench-pepper-0123456789abcdef0123456789abcdef';
 const TARGET = 1.1;
+const FRAUD_BATCH = routes.find((r) => r.name === 'CoreEventsToFraud')?.batch?.size ?? BATCH;
 
 interface Ev {
   detailType: string;
@@ -163,6 +166,29 @@ const context = (name: string): Context => ({
 });
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
+
+/** CPU seconds used so far by the DynamoDB Local JVM listening on `port` (Linux /proc), or NaN. */
+function jvmCpuSeconds(port: string): number {
+  try {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let cmd: string;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      const args = cmd.split('\0');
+      if (!args[0]?.endsWith('java') || !args.includes('-port') || args[args.indexOf('-port') + 1] !== port) continue;
+      // Fields after the command name: utime and stime are the 12th and 13th (clock ticks, 100 per second).
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+  } catch {
+    // Not Linux: no figure.
+  }
+  return NaN;
+}
 const failuresOf = (r: unknown) => ((r as SQSBatchResponse | undefined)?.batchItemFailures ?? []).length;
 
 async function countersOnOff(): Promise<BenchSection> {
@@ -199,7 +225,8 @@ async function countersOnOff(): Promise<BenchSection> {
     for (let i = 0; i < profiles.length; i += 25) await Promise.all(profiles.slice(i, i + 25).map((p) => upsertCustomerProfile(p)));
 
     const runAlert = (evs: Ev[]) => drive(evs, async (b) => failuresOf(await alert(sqs(b, 'CoreEventsToAlert'), alertCtx)));
-    const runFraud = (evs: Ev[]) => drive(evs, async (b) => failuresOf(await fraud(sqs(b, 'CoreEventsToFraud'), fraudCtx)));
+    // The fraud queue's batches as deployed (src/routing.ts CoreEventsToFraud: its event source's batch size).
+    const runFraud = (evs: Ev[]) => drive(evs, async (b) => failuresOf(await fraud(sqs(b, 'CoreEventsToFraud'), fraudCtx)), FRAUD_BATCH);
     const runFloor = (evs: Ev[]) => drive(evs, async (b) => (await Promise.all(b.map((e) => floorEvent(e, table))), 0));
 
     // Warm-up of all three paths, not measured.
@@ -218,10 +245,17 @@ async function countersOnOff(): Promise<BenchSection> {
       { step: 'initialize', name: 'benchRequestCount' },
     );
     const perEvent: Record<'floor' | 'off' | 'on' | 'fraudAlone', number[]> = { floor: [], off: [], on: [], fraudAlone: [] };
+    // CPU per variant, the whole machine's part of it: this process (both functions, the peers) and DynamoDB Local's JVM.
+    const port = new URL(dynamo.endpoint).port;
+    const cpuMs: Record<keyof typeof perEvent, number[]> = { floor: [], off: [], on: [], fraudAlone: [] };
     const counted = async <T,>(k: keyof typeof perEvent, f: () => Promise<T>): Promise<T> => {
       const before = requests;
+      const cpu0 = process.cpuUsage();
+      const jvm0 = jvmCpuSeconds(port);
       const r = await f();
+      const cpu = process.cpuUsage(cpu0);
       perEvent[k].push((requests - before) / EVENTS);
+      cpuMs[k].push(((cpu.user + cpu.system) / 1000 + (jvmCpuSeconds(port) - jvm0) * 1000) / EVENTS);
       return r;
     };
 
@@ -269,7 +303,7 @@ async function countersOnOff(): Promise<BenchSection> {
     const met = timeDelta <= TARGET;
     return {
       title: 'Alert pipeline ratio with the fraud counters on vs off',
-      method: `${ROUNDS} rounds of ${EVENTS} fresh bank.core events per variant (the alert bench's mix; ${CUSTOMERS} customers, each linking from an address and device of its own: ordinary traffic, no incident) through functions/alert/handler.ts in SQS batches of ${BATCH}, ${IN_FLIGHT} in flight, against DynamoDB Local and the local SES / SMS / EventBridge peers. "on": functions/fraud/handler.ts consumes the same events at the same time from its own queue (batches of ${BATCH}, ${IN_FLIGHT} in flight), as both EventBridge rules fire for each event in AWS; "off": the fraud function is not loaded. The floor is the alert handler's bare DynamoDB commands (bench/alert-pipeline.ts's floor), same table and concurrency. Floor, off and on are interleaved round by round; ratios are pipeline/floor per round. Figures: median (min–max, n rounds).`,
+      method: `${ROUNDS} rounds of ${EVENTS} fresh bank.core events per variant (the alert bench's mix; ${CUSTOMERS} customers, each linking from an address and device of its own: ordinary traffic, no incident) through functions/alert/handler.ts in SQS batches of ${BATCH}, ${IN_FLIGHT} in flight, against DynamoDB Local and the local SES / SMS / EventBridge peers. "on": functions/fraud/handler.ts consumes the same events at the same time from its own queue (batches of ${FRAUD_BATCH} as its route deploys them, ${IN_FLIGHT} in flight), as both EventBridge rules fire for each event in AWS; "off": the fraud function is not loaded. The floor is the alert handler's bare DynamoDB commands (bench/alert-pipeline.ts's floor), same table and concurrency. Floor, off and on are interleaved round by round; ratios are pipeline/floor per round. Figures: median (min–max, n rounds).`,
       columns: ['run', 'events/s', 'p50 ms/event', 'p99 ms/event', 'wall s'],
       rows: [
         row('floor (bare DynamoDB)', samples.floor),
@@ -282,6 +316,7 @@ async function countersOnOff(): Promise<BenchSection> {
       notes: [
         `Target (issue 12): the ratio with counters within 10% of the ratio without. Time: on/off = ${fmt(timeDelta, 3)} (${met ? 'meets' : 'misses'} ≤ ${TARGET}); p99: on/off = ${fmt(p99Delta, 3)} (medians of the per-round ratios).`,
         `The fraud function took ${fmtSpread(spread(fraudSeconds), 2)} s per round for the same events beside the pipeline, ${fmtSpread(fig(samples.fraudAlone, secs), 2)} s alone (the pipeline alone: ${fmtSpread(fig(samples.off, secs), 2)} s); ${alertFailures} alert and ${fraudFailures} fraud batch item failures.`,
+        `CPU ms per event, this process plus DynamoDB Local's JVM (median over rounds): floor ${fmt(spread(cpuMs.floor).median, 2)}, pipeline ${fmt(spread(cpuMs.off).median, 2)}, fraud function alone ${fmt(spread(cpuMs.fraudAlone).median, 2)}, pipeline and fraud together ${fmt(spread(cpuMs.on).median, 2)}: the fraud function's work is ${fmt((100 * spread(cpuMs.fraudAlone).median) / spread(cpuMs.off).median, 0)}% of the pipeline's.`,
         `DynamoDB requests per event (median over rounds): floor ${fmt(spread(perEvent.floor).median, 2)}, pipeline ${fmt(spread(perEvent.off).median, 2)}, fraud function ${fmt(spread(perEvent.fraudAlone).median, 2)} (pipeline and fraud together: ${fmt(spread(perEvent.on).median, 2)}).`,
         'Everything (DynamoDB Local, the peers, both functions) shares one machine, so "on" also measures the competition for its CPU that separate Lambda instances would not have; in AWS the two functions share only the table.',
         ...(met

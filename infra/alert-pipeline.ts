@@ -54,8 +54,8 @@ export class AlertPipeline extends Construct {
         rule.addTarget(new targets.SqsQueue(queue, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(24) }));
         fn.addEventSource(
           new SqsEventSource(queue, {
-            batchSize: 10,
-            maxBatchingWindow: Duration.seconds(1),
+            batchSize: route.batch?.size ?? 10,
+            maxBatchingWindow: Duration.seconds(route.batch?.windowSeconds ?? 1),
             reportBatchItemFailures: true,
             // A replay of the archive or a burst of core events scales this consumer up to here
             // and no further, so it cannot take the account's concurrency from authorize.

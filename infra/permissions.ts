@@ -45,7 +45,7 @@ export const functionPermissions: Record<FunctionName, FunctionPermissions> = {
   delivery: { table: 'readWrite', sendEmail: true, sendSms: true, putEvents: true, readPepper: true },
   // Fraud operations: detection counters, incidents, reimbursement cases, provider bulk jobs; it
   // publishes what it decides. (Minimal entry so every handler on disk deploys; widen with care.)
-  fraud: { table: 'readWrite', putEvents: true },
+  fraud: { table: 'readWrite', putEvents: true, timeoutSeconds: 120 },
   // Overview counters: adds to the console's counters for each published bank.alerting event.
   counter: { table: 'readWrite' },
   // Campaigns: paced bulk sends with per-recipient tokens.

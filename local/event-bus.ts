@@ -85,7 +85,7 @@ export interface EventBusOptions {
   /** Whether a function is loaded; messages for a missing one wait in their queue. */
   available: (name: FunctionName) => boolean;
   routes?: readonly Route[];
-  /** SQS event source batch size (Lambda default 10). */
+  /** SQS event source batch size for every route (default: each route's own, as deployed; 10). */
   batchSize?: number;
   /** Visibility timeout before a failed message is received again. */
   visibilityTimeoutMs?: number;
@@ -205,7 +205,6 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
   const match = opts.routes
     ? (source: string, detailType: string) => routeTable.filter((r) => r.source === source && r.detailTypes.includes(detailType))
     : routesFor;
-  const batchSize = opts.batchSize ?? 10;
   const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 1000;
   const concurrency = opts.concurrency ?? 2;
   const log = opts.log ?? (() => {});
@@ -236,7 +235,8 @@ export function createEventBus(opts: EventBusOptions): LocalEventBus {
 
   function pump(q: Queue): void {
     if (stopped || !opts.available(q.route.target)) return;
-    const size = q.route.via === 'sqs' ? batchSize : 1;
+    // The route's own batch size, as its event source mapping has it (a test may force one for all).
+    const size = q.route.via === 'sqs' ? (opts.batchSize ?? q.route.batch?.size ?? 10) : 1;
     while (q.inFlight < concurrency) {
       const now = Date.now();
       const batch: Message[] = [];

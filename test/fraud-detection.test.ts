@@ -202,7 +202,7 @@ describe('detection a batch at a time', () => {
   const linkEvent = (accountId: string, linkId: string, ip: string, at: number, providerId = 'bwallet') =>
     envelope('LinkCreated', { eventId: `lcb-${linkId}`, occurredAt: new Date(at).toISOString(), accountId, linkId, provider: { id: providerId, displayName: 'B-Wallet' }, linkType: 'EPAY', channel: 'PROVIDER_APP', origin: { ip } });
 
-  it("a redelivered batch changes no counter: each link counts once in its provider's minute", async () => {
+  it("a redelivered batch, or a link announced twice, changes no counter: each link counts once in its provider's minute", async () => {
     const providerId = `pw-${Date.now()}`;
     const at = Date.now() - 30_000;
     const bodies = Array.from({ length: 7 }, (_, i) => linkEvent(`ra-${providerId}-${i}`, `rl-${providerId}-${i}`, `198.51.100.${i + 1}`, at, providerId));
@@ -212,6 +212,9 @@ describe('detection a batch at a time', () => {
     // The same batch again, then a batch holding duplicates of itself.
     await processFraudBatch(bodies);
     await processFraudBatch([bodies[0], bodies[0], bodies[3]]);
+    // The same link announced again under another event id: still one link.
+    const again = { ...bodies[2]!, detail: { ...(bodies[2]!.detail as Record<string, unknown>), eventId: `again-${providerId}` } };
+    await processFraudBatch([again]);
     expect(await partition(`FRAUDP#${providerId}`)).toBe(before);
     expect(JSON.parse(before)).toEqual([expect.objectContaining({ sk: `M#${String(Math.floor(at / 60_000)).padStart(10, '0')}`, n: 7 })]);
   });

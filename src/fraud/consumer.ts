@@ -23,6 +23,9 @@ export class FraudRetryError extends Error {
   override readonly name = 'FraudRetryError';
 }
 
+/** Every record gets its own outcome below; this only stands in until then (one instance: an Error costs a stack trace). */
+const NOT_PROCESSED = new FraudRetryError('not processed');
+
 type Parsed =
   | { kind: 'DONE'; outcome: FraudOutcome }
   | { kind: 'DETECT'; event: DetectableEvent }
@@ -53,7 +56,7 @@ function parse(body: unknown): Parsed {
 /** Every record's outcome, or the Error that sends it back to the queue. */
 export async function processFraudBatch(bodies: readonly unknown[]): Promise<(FraudOutcome | Error)[]> {
   const parsed = bodies.map(parse);
-  const out: (FraudOutcome | Error)[] = parsed.map((p) => (p.kind === 'DONE' ? p.outcome : new FraudRetryError('not processed')));
+  const out: (FraudOutcome | Error)[] = parsed.map((p) => (p.kind === 'DONE' ? p.outcome : NOT_PROCESSED));
   const detectIdx = parsed.flatMap((p, i) => (p.kind === 'DETECT' ? [i] : []));
   const debitIdx = parsed.flatMap((p, i) => (p.kind === 'DEBIT' ? [i] : []));
   const caseIdx = parsed.flatMap((p, i) => (p.kind === 'CASE' ? [i] : []));

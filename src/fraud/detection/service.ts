@@ -105,9 +105,12 @@ function writesOf(p: Prepared, W: number, C: number): EventWrites {
     if (p.ip) entries.push({ bucket: { dim: 'ip', key: p.ip, len: W, bucket: bucketOf(p.at, W) }, entry: seen });
     if (p.device) entries.push({ bucket: { dim: 'device', key: p.device, len: W, bucket: bucketOf(p.at, W) }, entry: seen });
   }
-  if (p.event.detailType === 'LinkCreated') entries.push({ bucket: { dim: 'account', key: p.account!, len: C, bucket: bucketOf(p.at, C) }, entry: { kind: 'ACCOUNT', account: p.account!, at: p.at, linkId: p.linkId } });
   if (p.event.detailType === 'ContactChanged') for (const a of p.ruleAccounts) entries.push({ bucket: { dim: 'account', key: a, len: C, bucket: bucketOf(p.at, C) }, entry: { kind: 'CONTACT', at: p.at } });
-  return { eventId: p.event.detail.eventId, entries, ...(p.providerId ? { providerLinks: { providerId: p.providerId, minute: minuteOf(p.at) } } : {}) };
+  const link =
+    p.event.detailType === 'LinkCreated'
+      ? { bucket: { dim: 'account' as const, key: p.account!, len: C, bucket: bucketOf(p.at, C) }, linkId: p.linkId!, at: p.at, providerId: p.providerId!, minute: minuteOf(p.at) }
+      : undefined;
+  return { eventId: p.event.detail.eventId, entries, ...(link ? { link } : {}) };
 }
 
 interface Candidate {
@@ -157,21 +160,10 @@ function checkContactThenLink(read: ReadResult, account: string, at: number, C: 
   const events: CustomerEvent[] = [];
   for (const b of contents(read, around('account', account, C, at)).merged) {
     for (const t of b.contacts) events.push({ kind: 'CONTACT', at: t });
-    for (const s of b.accounts.values())
-      for (const l of s.links) {
-        const [time, linkId] = splitTimedLink(l);
-        events.push({ kind: 'LINK', at: time, accountId: account, linkId });
-      }
+    for (const l of b.links) events.push({ kind: 'LINK', at: l.at, accountId: account, linkId: l.linkId });
   }
   const links = linksAfterContactChange(events, C * 60_000);
   return [...new Map(links.map((l) => [l.linkId!, { accountId: account, linkId: l.linkId }])).values()];
-}
-
-/** In account buckets a link is stored as "{time}|{linkId}" so the rule knows when each link was made. */
-export const timedLink = (at: number, linkId: string) => `${at}|${linkId}`;
-function splitTimedLink(v: string): [number, string] {
-  const i = v.indexOf('|');
-  return [Number(v.slice(0, i)), v.slice(i + 1)];
 }
 
 function providerCounts(read: ReadResult, providerId: string, m: number, W: number): Map<number, number> {
@@ -210,11 +202,7 @@ export async function detectBatch(events: readonly DetectableEvent[], riders: Ri
     notes.push(noteProvider(p.providerId!, p.event.detail.provider.displayName, p.event.detail.occurredAt));
   }
 
-  const writes = prepared.map((p) => {
-    const w = writesOf(p, W, C);
-    // Links in account buckets carry their time (the contact rule needs each link's own time).
-    return { ...w, entries: w.entries.map((e) => (e.bucket.dim === 'account' && e.entry.kind === 'ACCOUNT' && e.entry.linkId ? { ...e, entry: { ...e.entry, linkId: timedLink(e.entry.at, e.entry.linkId) } } : e)) };
-  });
+  const writes = prepared.map((p) => writesOf(p, W, C));
   const [stored] = await Promise.all([storeSightings(writes, riders.puts), ...notes]);
 
   // One read for every bucket and provider minute the rules look at; a provider's baseline minutes from the cache when fresh.
@@ -248,6 +236,8 @@ export async function detectBatch(events: readonly DetectableEvent[], riders: Ri
     for (const pid of providerIds) c.providerIds.add(pid);
     candidates.set(id, c);
   };
+  // A provider's rate is the same for every link of the batch in the same minute.
+  const verdicts = new Map<string, ReturnType<typeof providerRate>>();
   prepared.forEach((p, i) => {
     if (!p.account) return;
     const providerIds = p.providerId ? [p.providerId] : [];
@@ -259,7 +249,9 @@ export async function detectBatch(events: readonly DetectableEvent[], riders: Ri
     }
     if (p.providerId) {
       const m = minuteOf(p.at);
-      const verdict = providerRate(providerCounts(read, p.providerId, m, W), m, W, cfg.FRAUD_PROVIDER_RATE_MULTIPLIER, cfg.FRAUD_PROVIDER_RATE_MIN_LINKS);
+      const vk = `${p.providerId}\u0000${m}`;
+      const verdict = verdicts.get(vk) ?? providerRate(providerCounts(read, p.providerId, m, W), m, W, cfg.FRAUD_PROVIDER_RATE_MULTIPLIER, cfg.FRAUD_PROVIDER_RATE_MIN_LINKS);
+      verdicts.set(vk, verdict);
       if (verdict.fires) hit(i, 'PROVIDER_LINK_RATE', p.providerId, [{ accountId: p.account, linkId: p.linkId }], providerIds);
     }
     if (p.event.detailType === 'LinkCreated' || p.event.detailType === 'ContactChanged')

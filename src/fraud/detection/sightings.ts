@@ -4,31 +4,32 @@
  *
  *   FRAUDB#{dim}#{key} / B{len}#{bucket}   what was seen under an origin (dim ip | device) or on an
  *                                           account (dim account, the contact-then-link rule) in one
- *                                           bucket of `len` minutes (the rule's window): per account
- *                                           a number set of times `t:{account}` and a string set of
- *                                           links `l:{account}`; contact changes `c`; `n` entries
+ *                                           bucket of `len` minutes (the rule's window). Origins: per
+ *                                           account a number set of times `t:{account}` and a string
+ *                                           set of links `l:{account}`, `n` entries. Accounts: each
+ *                                           link `k:{linkId}` = its time, contact changes `c`
  *   FRAUDP#{providerId} / M#{minute}        links created through the provider that minute (`n`)
- *   FRAUDSEEN#{eventId} / SEEN              the event was counted (so `n` above counts it once)
  *
- * One batch = one TransactWriteItems per (at most) 100 items: each link event's marker (conditional:
- * not seen yet) and the set additions of every bucket it touches, merged per item. Set additions
- * are idempotent, so a duplicate or retried event changes no set; its marker tells us not to add
- * its links to the provider's minute count again. Then one BatchGetItem (strongly consistent) reads
- * every bucket the batch's rules look at. Each event is stored before it is checked, so whichever
- * batch stores the last event of a crossing window sees all of it.
+ * One batch = one TransactWriteItems per (at most) 100 items: the set additions of every bucket
+ * the batch's events touch, merged per item. Set additions are idempotent, so a duplicate or a
+ * retried event changes no set. A link is written into its account's bucket on the condition that
+ * it is not there yet: that condition is what tells a redelivered LinkCreated, so the provider's
+ * minute count takes each link once without a marker item of its own. Then one BatchGetItem
+ * (strongly consistent) reads every bucket the batch's rules look at. Each event is stored before
+ * it is checked, so whichever batch stores the last event of a crossing window sees all of it.
  *
- * A bucket is capped at FRAUD_BUCKET_CAP entries (an item is at most 400 KB): a key that floods its
- * bucket is reported as saturated and the rule treats it as firing, so flooding cannot blind it.
+ * An origin's bucket is capped at FRAUD_BUCKET_CAP entries (an item is at most 400 KB): a key that
+ * floods its bucket is reported as saturated and the rule treats it as firing, so flooding cannot
+ * blind it.
  * Everything expires (TTL) a few hours after the rules stop looking at it.
  */
-import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from '../../store/db.ts';
 import { TTL_ATTRIBUTE } from '../../store/table.ts';
 import { fraudConfig } from '../config.ts';
 
 export type BucketDim = 'ip' | 'device' | 'account';
 const KEEP_SECONDS = 3 * 3600;
-const SEEN_KEEP_SECONDS = 2 * 86_400;
 const MAX_ITEMS_PER_TRANSACTION = 100;
 const pad = (n: number) => String(n).padStart(10, '0');
 
@@ -43,21 +44,20 @@ export interface BucketKey {
 export const bucketOf = (at: number, len: number) => Math.floor(at / (len * 60_000));
 const bucketItemKey = (b: BucketKey) => ({ pk: `FRAUDB#${b.dim}#${b.key}`, sk: `B${b.len}#${pad(b.bucket)}` });
 const providerItemKey = (providerId: string, minute: number) => ({ pk: `FRAUDP#${providerId}`, sk: `M#${pad(minute)}` });
-const seenKey = (eventId: string) => ({ pk: `FRAUDSEEN#${eventId}`, sk: 'SEEN' });
 const keyString = (k: { pk: string; sk: string }) => `${k.pk}\u0000${k.sk}`;
 
-/** One thing an event adds to a bucket: an account seen at a time (with its link), or a contact change. */
+/** What an event adds to an origin's bucket: its account at a time, with its link; or, to an account's bucket, a contact change. */
 export type BucketEntry = { kind: 'ACCOUNT'; account: string; at: number; linkId?: string | undefined } | { kind: 'CONTACT'; at: number };
 
 export interface EventWrites {
   eventId: string;
   entries: { bucket: BucketKey; entry: BucketEntry }[];
-  /** Links this event adds to a provider's minute count (once, guarded by the event's marker). */
-  providerLinks?: { providerId: string; minute: number } | undefined;
+  /** A LinkCreated: the link goes into its account's bucket (once), and then into its provider's minute count. */
+  link?: { bucket: BucketKey; linkId: string; at: number; providerId: string; minute: number } | undefined;
 }
 
 export interface WriteResult {
-  /** Events already counted by an earlier delivery (their marker existed). */
+  /** Link events whose link was stored before (a redelivery, or the same link in another event). */
   duplicates: Set<string>;
   /** Buckets at their cap: entries not added; the rule treats the key as firing. */
   saturated: Set<string>;
@@ -65,30 +65,38 @@ export interface WriteResult {
 
 interface ItemUpdate {
   key: { pk: string; sk: string };
+  capped: boolean;
   times: Map<string, Set<number>>;
   links: Map<string, Set<string>>;
   contacts: Set<number>;
+  /** Account buckets: linkId -> time and the event that brings it (conditional: not there yet). */
+  newLinks: Map<string, { at: number; eventId: string }>;
   entries: number;
   ttl: number;
 }
 
+const ttlOf = (b: BucketKey) => Math.floor(((b.bucket + 1) * b.len * 60_000) / 1000) + KEEP_SECONDS;
+
 function mergeUpdates(events: readonly EventWrites[]): Map<string, ItemUpdate> {
   const out = new Map<string, ItemUpdate>();
+  const itemFor = (b: BucketKey) => {
+    const k = bucketItemKey(b);
+    const id = keyString(k);
+    const u = out.get(id) ?? { key: k, capped: b.dim !== 'account', times: new Map(), links: new Map(), contacts: new Set<number>(), newLinks: new Map(), entries: 0, ttl: ttlOf(b) };
+    out.set(id, u);
+    return u;
+  };
   for (const e of events) {
     for (const { bucket, entry } of e.entries) {
-      const k = bucketItemKey(bucket);
-      const id = keyString(k);
-      const ttl = Math.floor(((bucket.bucket + 1) * bucket.len * 60_000) / 1000) + KEEP_SECONDS;
-      const u = out.get(id) ?? { key: k, times: new Map(), links: new Map(), contacts: new Set(), entries: 0, ttl };
+      const u = itemFor(bucket);
       if (entry.kind === 'CONTACT') u.contacts.add(entry.at);
       else {
         u.times.set(entry.account, (u.times.get(entry.account) ?? new Set()).add(entry.at));
         if (entry.linkId) u.links.set(entry.account, (u.links.get(entry.account) ?? new Set()).add(entry.linkId));
       }
       u.entries++;
-      u.ttl = Math.max(u.ttl, ttl);
-      out.set(id, u);
     }
+    if (e.link && !itemFor(e.link.bucket).newLinks.has(e.link.linkId)) itemFor(e.link.bucket).newLinks.set(e.link.linkId, { at: e.link.at, eventId: e.eventId });
   }
   return out;
 }
@@ -96,9 +104,18 @@ function mergeUpdates(events: readonly EventWrites[]): Map<string, ItemUpdate> {
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 function updateItem(u: ItemUpdate): TransactItem {
-  const names: Record<string, string> = { '#n': 'n', '#ttl': TTL_ATTRIBUTE };
-  const values: Record<string, unknown> = { ':n': u.entries, ':ttl': u.ttl, ':cap': fraudConfig().FRAUD_BUCKET_CAP };
-  const adds = ['#n :n'];
+  const names: Record<string, string> = { '#ttl': TTL_ATTRIBUTE };
+  const values: Record<string, unknown> = { ':ttl': u.ttl };
+  const adds: string[] = [];
+  const sets = ['#ttl = :ttl'];
+  const conditions: string[] = [];
+  if (u.capped) {
+    names['#n'] = 'n';
+    values[':n'] = u.entries;
+    values[':cap'] = fraudConfig().FRAUD_BUCKET_CAP;
+    adds.push('#n :n');
+    conditions.push('(attribute_not_exists(#n) OR #n < :cap)');
+  }
   let i = 0;
   for (const [account, times] of u.times) {
     names[`#t${i}`] = `t:${account}`;
@@ -112,6 +129,14 @@ function updateItem(u: ItemUpdate): TransactItem {
     }
     i++;
   }
+  let j = 0;
+  for (const [linkId, { at }] of u.newLinks) {
+    names[`#k${j}`] = `k:${linkId}`;
+    values[`:k${j}`] = at;
+    sets.push(`#k${j} = :k${j}`);
+    conditions.push(`attribute_not_exists(#k${j})`);
+    j++;
+  }
   if (u.contacts.size > 0) {
     names['#c'] = 'c';
     values[':c'] = u.contacts;
@@ -121,8 +146,8 @@ function updateItem(u: ItemUpdate): TransactItem {
     Update: {
       TableName: tableName(),
       Key: u.key,
-      UpdateExpression: `ADD ${adds.join(', ')} SET #ttl = :ttl`,
-      ConditionExpression: 'attribute_not_exists(#n) OR #n < :cap',
+      UpdateExpression: `SET ${sets.join(', ')}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
+      ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     },
@@ -132,36 +157,36 @@ function updateItem(u: ItemUpdate): TransactItem {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * One transaction for a group of events: each event's marker and the merged set additions. A
- * failed marker means the event was stored before (marker and additions commit together), so the
- * group is retried without it; a failed cap means the bucket is full, retried without that bucket.
+ * One transaction for a group of events and the blind puts riding with it. A failed condition on
+ * an account's bucket means one of its links was stored before: the events bringing links already
+ * there are duplicates, and the group is retried without their links. A failed cap means the
+ * origin's bucket is full: retried without that bucket.
  */
-async function commit(group: readonly EventWrites[], puts: readonly Record<string, unknown>[], result: WriteResult, ttlSeen: number): Promise<void> {
+async function commit(group: readonly EventWrites[], puts: readonly Record<string, unknown>[], result: WriteResult): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const events = group.filter((e) => !result.duplicates.has(e.eventId));
-    if (events.length === 0 && puts.length === 0) return;
-    // Only events that add to a provider's count need a marker: set additions are idempotent by themselves.
-    const marked = events.filter((e) => e.providerLinks);
-    const markers: TransactItem[] = marked.map((e) => ({
-      Put: { TableName: tableName(), Item: { ...seenKey(e.eventId), [TTL_ATTRIBUTE]: ttlSeen }, ConditionExpression: 'attribute_not_exists(pk)' },
-    }));
+    const events = group.map((e) => (e.link && result.duplicates.has(e.eventId) ? { ...e, link: undefined } : e));
     const buckets = [...mergeUpdates(events)].filter(([id]) => !result.saturated.has(id));
+    if (buckets.length === 0 && puts.length === 0) return;
     try {
-      const items = [...markers, ...buckets.map(([, u]) => updateItem(u)), ...puts.map((Item) => ({ Put: { TableName: tableName(), Item } }))];
+      const items = [...buckets.map(([, u]) => updateItem(u)), ...puts.map((Item) => ({ Put: { TableName: tableName(), Item } }))];
       await db().send(new TransactWriteCommand({ TransactItems: items }));
       return;
     } catch (e) {
       const err = e as { name?: string; CancellationReasons?: { Code?: string }[] };
       if (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException') throw e;
-      const reasons = err.CancellationReasons ?? [];
-      let conditions = 0;
-      reasons.forEach((r, i) => {
-        if (r.Code !== 'ConditionalCheckFailed') return;
-        conditions++;
-        if (i < marked.length) result.duplicates.add(marked[i]!.eventId);
-        else if (i < marked.length + buckets.length) result.saturated.add(buckets[i - marked.length]![0]);
-      });
-      if (conditions > 0) continue;
+      const failed = (err.CancellationReasons ?? []).flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' && i < buckets.length ? [buckets[i]!] : []));
+      for (const [id, u] of failed) {
+        if (u.newLinks.size === 0) {
+          result.saturated.add(id);
+          continue;
+        }
+        // Which of its links are there already: one consistent read (this happens on redeliveries only).
+        const item = (await db().send(new GetCommand({ TableName: tableName(), Key: u.key, ConsistentRead: true }))).Item ?? {};
+        for (const [linkId, { eventId }] of u.newLinks) if (`k:${linkId}` in item) result.duplicates.add(eventId);
+        // Events of the same link in this batch, other than the one that carried it, are duplicates as well.
+        for (const ev of group) if (ev.link && `k:${ev.link.linkId}` in item) result.duplicates.add(ev.eventId);
+      }
+      if (failed.length > 0) continue;
       // Another batch held one of the items (a busy origin under attack): back off and retry.
       if (attempt >= 8) throw e;
       await sleep(10 * 2 ** Math.min(attempt, 5) * (0.5 + Math.random()));
@@ -170,20 +195,20 @@ async function commit(group: readonly EventWrites[], puts: readonly Record<strin
 }
 
 /**
- * Stores what a batch of events saw, once per event. Returns the events that were counted before
- * and the buckets that are full. The provider minute counts are added after the commit, for the
- * events counted now only (a crash in between under-counts that batch: the rate rule compares
+ * Stores what a batch of events saw, once per event. Returns the link events that were stored
+ * before and the buckets that are full. The provider minute counts are added after the commit, for
+ * the links stored now only (a crash in between under-counts that batch: the rate rule compares
  * against a baseline, so a missed batch makes it fire later, never wrongly).
  */
 export async function storeSightings(events: readonly EventWrites[], puts: readonly Record<string, unknown>[] = []): Promise<WriteResult> {
   const result: WriteResult = { duplicates: new Set(), saturated: new Set() };
-  const unique = [...new Map(events.filter((e) => e.entries.length > 0 || e.providerLinks).map((e) => [e.eventId, e])).values()];
-  // Transactions of at most 100 items; each event's marker and its buckets' additions in the same one.
+  const unique = [...new Map(events.filter((e) => e.entries.length > 0 || e.link).map((e) => [e.eventId, e])).values()];
+  // Transactions of at most 100 items (an event touches at most entries + 1 items).
   const groups: EventWrites[][] = [];
   let group: EventWrites[] = [];
   let size = 0;
   for (const e of unique) {
-    const cost = (e.providerLinks ? 1 : 0) + e.entries.length;
+    const cost = (e.link ? 1 : 0) + e.entries.length;
     if (group.length > 0 && size + cost > MAX_ITEMS_PER_TRANSACTION) {
       groups.push(group);
       group = [];
@@ -205,14 +230,15 @@ export async function storeSightings(events: readonly EventWrites[], puts: reado
     rides[rides.length - 1]!.push(item);
     room--;
   }
-  const ttlSeen = Math.floor(Date.now() / 1000) + SEEN_KEEP_SECONDS;
-  for (const [i, g] of groups.entries()) await commit(g, rides[i]!, result, ttlSeen);
-  // Provider minute counts: one ADD per (provider, minute) for the newly counted links.
+  for (const [i, g] of groups.entries()) await commit(g, rides[i]!, result);
+  // Provider minute counts: one ADD per (provider, minute) for the links stored now, each link once.
+  const counted = new Set<string>();
   const perMinute = new Map<string, { providerId: string; minute: number; n: number }>();
   for (const e of unique) {
-    if (!e.providerLinks || result.duplicates.has(e.eventId)) continue;
-    const k = `${e.providerLinks.providerId}\u0000${e.providerLinks.minute}`;
-    const cur = perMinute.get(k) ?? { ...e.providerLinks, n: 0 };
+    if (!e.link || result.duplicates.has(e.eventId) || counted.has(e.link.linkId)) continue;
+    counted.add(e.link.linkId);
+    const k = `${e.link.providerId}\u0000${e.link.minute}`;
+    const cur = perMinute.get(k) ?? { providerId: e.link.providerId, minute: e.link.minute, n: 0 };
     cur.n++;
     perMinute.set(k, cur);
   }
@@ -234,8 +260,10 @@ export async function storeSightings(events: readonly EventWrites[], puts: reado
 
 /** What a bucket holds, read back. */
 export interface BucketContent {
-  /** Per account: the times it was seen and its links. */
+  /** Origins: per account, the times it was seen and its links. */
   accounts: Map<string, { times: number[]; links: string[] }>;
+  /** Accounts: the links made, each with its time; the contact changes. */
+  links: { linkId: string; at: number }[];
   contacts: number[];
   entries: number;
 }
@@ -245,13 +273,15 @@ export const providerMinuteId = (providerId: string, minute: number) => keyStrin
 
 function parseBucket(item: Record<string, unknown>): BucketContent {
   const accounts = new Map<string, { times: number[]; links: string[] }>();
+  const links: { linkId: string; at: number }[] = [];
   const entry = (a: string) => accounts.get(a) ?? accounts.set(a, { times: [], links: [] }).get(a)!;
   for (const [name, v] of Object.entries(item)) {
     if (name.startsWith('t:') && v instanceof Set) entry(name.slice(2)).times.push(...[...(v as Set<unknown>)].map(Number));
     else if (name.startsWith('l:') && v instanceof Set) entry(name.slice(2)).links.push(...[...(v as Set<unknown>)].map(String));
+    else if (name.startsWith('k:')) links.push({ linkId: name.slice(2), at: Number(v) });
   }
   const contacts = item.c instanceof Set ? [...(item.c as Set<unknown>)].map(Number) : [];
-  return { accounts, contacts, entries: Number(item.n ?? 0) };
+  return { accounts, links, contacts, entries: Number(item.n ?? 0) };
 }
 
 export interface ReadKeys {
