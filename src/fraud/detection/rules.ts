@@ -12,9 +12,9 @@
  * CONTACT_CHANGE_THEN_LINK: a link on an account within `withinMs` after a contact change of its
  *   customer (the 2020 pattern: take over the contact, then link a wallet).
  *
- * The store (sightings.ts) keeps every time an account was seen under a key, in buckets as long
- * as the window: the windows containing an event at t lie within (t - window, t + window), so the
- * event's bucket and its two neighbours hold everything a check needs.
+ * The store (sightings.ts) keeps every time an account was seen under a key, in buckets twice as
+ * long as the window: the windows containing an event at t lie within (t - window, t + window), so
+ * the event's bucket and at most one neighbour hold everything a check needs (service.ts `around`).
  */
 
 export type Dimension = 'ip' | 'device' | 'provider';

@@ -55,18 +55,30 @@ interface Prepared {
 }
 
 /**
- * The buckets a check of an event at `at` reads: its own and the one before; the one after only
- * once it can hold anything (its start within FUTURE_SKEW_MS of now: core events carry the core's
- * clock, which may run a little ahead of ours). A third of the reads saved on the everyday path.
+ * Buckets are twice as long as the rule's window. The sightings a check of an event at t needs lie
+ * within (t - window, t + window), so besides its own bucket it reads the one before only when t
+ * is in the first window of its bucket, and the one after only when t is in the last window and
+ * that bucket can already hold anything (its start within FUTURE_SKEW_MS of now: core events carry
+ * the core's clock, which may run a little ahead of ours). On the everyday path most checks read
+ * one bucket per key.
  */
 const FUTURE_SKEW_MS = 5 * 60_000;
-const around = (dim: BucketKey['dim'], key: string, len: number, at: number): BucketKey[] => {
-  const b = bucketOf(at, len);
-  const next = (b + 1) * len * 60_000 <= Date.now() + FUTURE_SKEW_MS ? [b + 1] : [];
-  return [b - 1, b, ...next].map((bucket) => ({ dim, key, len, bucket }));
+const bucketMinutes = (windowMinutes: number) => 2 * windowMinutes;
+export const bucketFor = (dim: BucketKey['dim'], key: string, windowMinutes: number, at: number): BucketKey => {
+  const len = bucketMinutes(windowMinutes);
+  return { dim, key, len, bucket: bucketOf(at, len) };
+};
+export const around = (dim: BucketKey['dim'], key: string, windowMinutes: number, at: number): BucketKey[] => {
+  const own = bucketFor(dim, key, windowMinutes, at);
+  const start = own.bucket * own.len * 60_000;
+  const end = start + own.len * 60_000;
+  const w = windowMinutes * 60_000;
+  const out = [own];
+  if (at - w < start) out.push({ ...own, bucket: own.bucket - 1 });
+  if (at + w > end && end <= Date.now() + FUTURE_SKEW_MS) out.push({ ...own, bucket: own.bucket + 1 });
+  return out;
 };
 
-/** The accounts of the customers whose contact details changed: one consistent BatchGetItem. */
 async function accountsOfCustomers(customerIds: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const ids = [...new Set(customerIds)];
@@ -102,13 +114,13 @@ function writesOf(p: Prepared, W: number, C: number): EventWrites {
   const entries: EventWrites['entries'] = [];
   if (p.account) {
     const seen = { kind: 'ACCOUNT' as const, account: p.account, at: p.at, linkId: p.linkId };
-    if (p.ip) entries.push({ bucket: { dim: 'ip', key: p.ip, len: W, bucket: bucketOf(p.at, W) }, entry: seen });
-    if (p.device) entries.push({ bucket: { dim: 'device', key: p.device, len: W, bucket: bucketOf(p.at, W) }, entry: seen });
+    if (p.ip) entries.push({ bucket: bucketFor('ip', p.ip, W, p.at), entry: seen });
+    if (p.device) entries.push({ bucket: bucketFor('device', p.device, W, p.at), entry: seen });
   }
-  if (p.event.detailType === 'ContactChanged') for (const a of p.ruleAccounts) entries.push({ bucket: { dim: 'account', key: a, len: C, bucket: bucketOf(p.at, C) }, entry: { kind: 'CONTACT', at: p.at } });
+  if (p.event.detailType === 'ContactChanged') for (const a of p.ruleAccounts) entries.push({ bucket: bucketFor('account', a, C, p.at), entry: { kind: 'CONTACT', at: p.at } });
   const link =
     p.event.detailType === 'LinkCreated'
-      ? { bucket: { dim: 'account' as const, key: p.account!, len: C, bucket: bucketOf(p.at, C) }, linkId: p.linkId!, at: p.at, providerId: p.providerId!, minute: minuteOf(p.at) }
+      ? { bucket: bucketFor('account', p.account!, C, p.at), linkId: p.linkId!, at: p.at, providerId: p.providerId!, minute: minuteOf(p.at) }
       : undefined;
   return { eventId: p.event.detail.eventId, entries, ...(link ? { link } : {}) };
 }

@@ -4,7 +4,7 @@
  *
  *   FRAUDB#{dim}#{key} / B{len}#{bucket}   what was seen under an origin (dim ip | device) or on an
  *                                           account (dim account, the contact-then-link rule) in one
- *                                           bucket of `len` minutes (the rule's window). Origins: per
+ *                                           bucket of `len` minutes (twice the rule's window). Origins: per
  *                                           account a number set of times `t:{account}` and a string
  *                                           set of links `l:{account}`, `n` entries. Accounts: each
  *                                           link `k:{linkId}` = its time, contact changes `c`
