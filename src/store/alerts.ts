@@ -18,6 +18,9 @@
  *               delivery statuses of src/domain/delivery.ts (DELAYED, DELIVERED, BOUNCED, ...)
  *       messageId?, sentAt?, updatedAt, detail? (short reason, no personal data)
  *   undeliveredReportedAt?   set by the delivery function
+ *   openedAt?         first time a browser showed one of the alert's action pages and ran its
+ *                     "opened" beacon (POST /a/{token}/opened); set once, by src/store/alert-opened.ts
+ *                     only. Evidence the page was shown, not proof the customer read it
  *
  * The alert function writes deliveries only while they are PENDING (or absent); afterwards only
  * recordDeliveryStatus moves them, following mayReplace (final statuses are never undone).

@@ -12,7 +12,7 @@
  *                                                   A#{uuid} | W#{withdrawalId} -> amount, status}, at most
  *                                                   400 entries (src/domain/allowance.ts, src/holds/)
  *   ACCT#{accountId}    / LINK#{linkId}           link PENDING | ACTIVE | REVOKED, holdUntil
- *   ACCT#{accountId}    / ALERT#{alertId}         alert with per-channel delivery
+ *   ACCT#{accountId}    / ALERT#{alertId}         alert with per-channel delivery, openedAt (the page's beacon)
  *   CUST#{customerId}   / ALERT#{alertId}         alerts with no account (contact changes)
  *   ACCT#{accountId}    / AUDIT#{iso time}#{id}   append-only audit entries
  *   TOKEN#{hash}        / TOKEN                   action token (hash only), TTL
@@ -24,6 +24,8 @@
  *   CAMPAIGN#{id}#L#{00..ff} / R#{channel}#{accountId}  campaign ledger, hashed over 256 partitions
  *   CAMPAIGN#{id}#L#{00..ff} / S#{channel}#{accountId}  campaign send record: provider message ids from the SES Send / SMS status events
  *   CAMPAIGN#{id}#A#{seg} / {accountId}           supplied campaign audience list
+ *   CAMPAIGN#{id}#A#{seg} / C#{customerId}        customer list entry: one recipient (its first account added)
+ *                                                 whose message covers its `accounts` set (bulk revoke notice)
  *   ACCT#{accountId}    / UNFREEZE#{requestId}    two-person unfreeze request (src/store/actions.ts), TTL
  *   OUTBOX#{0-3}        / {time}#{id}             partner events committed with a change, until published
  *   MSGID#{messageId}   / MSGID                   provider message id -> alert (src/delivery/store.ts)
@@ -40,17 +42,24 @@
  * Fraud operations (src/fraud/):
  *   PROVIDER#{providerId} / CONTROL              provider controls: new links suspended?, version
  *   PROVIDER#{providerId} / REQUEST#{requestId}  two-person provider control request (+ bulk job cursor)
+ *   PROVIDER#{providerId} / CHANGED#{requestId}#{accountId}#{linkId}  a link a bulk job revoked or
+ *                                                 extended, written in that change's transaction; the
+ *                                                 job's counts come from these; TTL 90 days
  *   PROVIDER#{providerId} / AUDIT#{time}#{id}    provider control audit entries (AuditByDay like accounts')
  *   PROVIDERS           / {providerId}           providers seen in LinkCreated (name, last link)
  *   FRAUDJOBS           / {requestId}            bulk provider jobs still running (swept every minute)
- *   FRAUDB#{dim}#{key}  / B{len}#{bucket}        detection counter bucket (dim ip | device | account, one
- *                                                 window long): times and links per account, contact changes; TTL
- *   FRAUDP#{providerId} / M#{minute}             links created through the provider that minute; TTL
- *   FRAUDSEEN#{eventId} / SEEN                   a detection event already counted (once per event); TTL
+ *   FRAUDB#{dim}#{key}  / B{len}#{bucket}        detection bucket of `len` minutes, twice the rule's window
+ *                                                 (src/fraud/detection/sightings.ts). dim ip | device: times
+ *                                                 and links per account, entry count `n` (capped at
+ *                                                 FRAUD_BUCKET_CAP); dim account: its links with their times,
+ *                                                 its customer's contact changes; TTL
+ *   FRAUDP#{providerId} / M#{minute}             links created through the provider that minute (each link
+ *                                                 once); TTL
  *   FRAUDOPEN#{rule}#{key} / OPEN                the open incident of a rule and key (one at a time)
  *   INCIDENTS           / INC#{incidentId}       incident: rule, key, counts, state
  *   INCIDENT#{id}       / M#{accountId}#{linkId} accounts and links involved in an incident
- *   CASES               / CASE#{accountId}#{linkId}  reimbursement case (one per revoked link)
+ *   CASES               / CASE#{accountId}#{linkId}  reimbursement case (one per revoked link; the alert's
+ *                                                 sent / delivered / opened kept with it)
  *   CASEDEBITS#{accountId}#{linkId} / W#{withdrawalId}  debits through a link (from WithdrawalPosted)
  * Sparse GSIs (attribute present only on the items that belong in them):
  *   ByPhone   phoneKey  = PHONE#{e164}            customer profiles, for SMS replies
