@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { setupActionEnv, seedAccount, seedLink, type ActionEnv } from './action-support.ts';
 import { fullestWindow, linksAfterContactChange, providerRate, type Sighting } from '../src/fraud/detection/rules.ts';
 import { bucketOf } from '../src/fraud/detection/sightings.ts';
@@ -227,19 +228,22 @@ describe('detection a batch at a time', () => {
   it('a batch stored before a crash is still checked when it comes back: the attack is not lost', async () => {
     const ip = `192.0.2.${100 + (Date.now() % 100)}`;
     const at = Date.now() - 60_000;
-    const bodies = Array.from({ length: 5 }, (_, i) => linkEvent(`cr-${ip}-${i}`, `cl-${ip}-${i}-${Date.now()}`, ip, at + i * 1000));
+    const accounts = await Promise.all(Array.from({ length: 5 }, () => seedAccount()));
+    const links = await Promise.all(accounts.map((a, i) => seedLink(a.accountId, a.customerId, { createdAt: new Date(at + i * 1000) })));
+    const bodies = accounts.map((a, i) => linkEvent(a.accountId, links[i]!, ip, at + i * 1000));
     // The first delivery stored every sighting, then the function died before checking (simulated:
     // the store step alone, through the same code the batch runs).
     const { storeSightings } = await import('../src/fraud/detection/sightings.ts');
     await storeSightings(
       bodies.map((x, i) => ({
         eventId: (x.detail as { eventId: string }).eventId,
-        entries: [{ bucket: bucketFor('ip', ip, 10, at + i * 1000), entry: { kind: 'ACCOUNT' as const, account: `cr-${ip}-${i}`, at: at + i * 1000 } }],
+        entries: [{ bucket: bucketFor('ip', ip, 10, at + i * 1000), entry: { kind: 'ACCOUNT' as const, account: accounts[i]!.accountId, at: at + i * 1000, linkId: links[i] } }],
+        link: { bucket: bucketFor('account', accounts[i]!.accountId, 60, at + i * 1000), linkId: (x.detail as { linkId: string }).linkId, at: at + i * 1000, providerId: 'bwallet', minute: Math.floor((at + i * 1000) / 60_000) },
       })),
     );
     expect(await openIncidentFor('ACCOUNTS_PER_IP', ip)).toBeUndefined();
-    // Redelivery: every event is a duplicate now, and still checked.
-    await processFraudBatch(bodies);
+    // Redelivery: every event is a duplicate now (its link is stored), and still checked.
+    expect((await processFraudBatch(bodies)).filter((o) => o instanceof Error)).toEqual([]);
     expect(await openIncidentFor('ACCOUNTS_PER_IP', ip)).toBeDefined();
   });
 
@@ -262,6 +266,39 @@ describe('detection a batch at a time', () => {
       else process.env.FRAUD_BUCKET_CAP = saved;
       resetFraudConfig();
     }
+  });
+
+  it('when other batches keep holding the transaction\'s items, the batch is written item by item and counts the same', async () => {
+    const ip = `198.18.${Date.now() % 250}.${(Date.now() >> 8) % 250}`;
+    const providerId = `cf-${Date.now()}`;
+    const at = Date.now() - 60_000;
+    const accounts = await Promise.all(Array.from({ length: 6 }, () => seedAccount()));
+    const links = await Promise.all(accounts.map((a, i) => seedLink(a.accountId, a.customerId, { createdAt: new Date(at + i * 1000) })));
+    const bodies = accounts.map((a, i) => linkEvent(a.accountId, links[i]!, ip, at + i * 1000, providerId));
+    // DynamoDB Local does not hold items for concurrent transactions the way DynamoDB does, so the
+    // conflict is made at the wire: every counters' TransactWriteItems is cancelled with TransactionConflict.
+    let refused = 0;
+    const name = 'testTransactionConflict';
+    db().middlewareStack.add(
+      (next, ctx) => async (args) => {
+        // Only the counters' transactions: opening the incident is a transaction of its own.
+        if ((ctx as { commandName?: string }).commandName === 'TransactWriteItemsCommand' && JSON.stringify(args.input).includes('FRAUDB#')) {
+          refused++;
+          throw new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: [{ Code: 'TransactionConflict' }] });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      expect((await processFraudBatch([...bodies, bodies[2]])).filter((o) => o instanceof Error)).toEqual([]);
+      expect((await processFraudBatch(bodies)).filter((o) => o instanceof Error)).toEqual([]);
+    } finally {
+      db().middlewareStack.remove(name);
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(await openIncidentFor('ACCOUNTS_PER_IP', ip)).toBeDefined();
+    expect(JSON.parse(await partition(`FRAUDP#${providerId}`))).toEqual([expect.objectContaining({ n: 6 })]);
   });
 
   it('the same one account seen 11 times under the cap opens nothing (the cap, not the count, fires)', async () => {

@@ -16,11 +16,12 @@ export const FraudConfig = z.object({
   FRAUD_PROVIDER_RATE_MULTIPLIER: z.coerce.number().positive().default(5),
   /** ... and at least this many links (a quiet provider's first links are no attack). */
   FRAUD_PROVIDER_RATE_MIN_LINKS: positiveInt.default(10),
-  /** Rule CONTACT_CHANGE_THEN_LINK: a link within this many minutes after a contact change of the same customer. */
+  /** Rule CONTACT_CHANGE_THEN_LINK: a link on an account within this many minutes after a contact change of its customer. */
   FRAUD_CONTACT_LINK_MINUTES: positiveInt.max(1440).default(60),
   /**
-   * Entries one counter bucket (an origin or account, one window) may hold; an item is at most
-   * 400 KB. A key that reaches it is treated as firing its rule: flooding cannot blind detection.
+   * Entries one origin's counter bucket (an IP or device, two windows long) may hold; an item is
+   * at most 400 KB. A key that reaches it is treated as firing its rule: flooding cannot blind
+   * detection. (Redeliveries count again here, so a bucket fills slightly early, never late.)
    */
   FRAUD_BUCKET_CAP: positiveInt.max(6_000).default(4_000),
   /** Links in an incident are held until at least this many hours after their creation. */

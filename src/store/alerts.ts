@@ -65,6 +65,8 @@ export interface AlertRecord {
   sentAt?: string;
   deliveries: Record<string, AlertDelivery>;
   undeliveredReportedAt?: string;
+  /** First time a browser displayed one of the alert's action pages (its beacon; a GET records nothing). */
+  openedAt?: string;
 }
 
 export const deliveryKey = (channel: AlertChannel, ref: string) => `${channel}#${ref}`;

@@ -80,7 +80,7 @@ export interface CustomerEvent {
   linkId?: string;
 }
 
-/** The links made within `withinMs` after a contact change of the same customer. */
+/** The links made within `withinMs` after a contact change (the events of one account). */
 export function linksAfterContactChange(events: readonly CustomerEvent[], withinMs: number): CustomerEvent[] {
   const changes = events.filter((e) => e.kind === 'CONTACT').map((e) => e.at);
   return events.filter((e) => e.kind === 'LINK' && changes.some((c) => e.at >= c && e.at < c + withinMs));

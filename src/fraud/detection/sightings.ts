@@ -23,8 +23,8 @@
  * blind it.
  * Everything expires (TTL) a few hours after the rules stop looking at it.
  */
-import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { db, tableName } from '../../store/db.ts';
+import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { db, isConditionFailure, tableName } from '../../store/db.ts';
 import { TTL_ATTRIBUTE } from '../../store/table.ts';
 import { fraudConfig } from '../config.ts';
 
@@ -156,16 +156,58 @@ function updateItem(u: ItemUpdate): TransactItem {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Which of an account bucket's new links are stored already (a redelivery): their events are duplicates. */
+async function markDuplicateLinks(u: ItemUpdate, group: readonly EventWrites[], result: WriteResult): Promise<void> {
+  const item = (await db().send(new GetCommand({ TableName: tableName(), Key: u.key, ConsistentRead: true }))).Item ?? {};
+  for (const [linkId, { eventId }] of u.newLinks) if (`k:${linkId}` in item) result.duplicates.add(eventId);
+  // Events of the same link in this batch, other than the one that carried it, are duplicates as well.
+  for (const ev of group) if (ev.link && `k:${ev.link.linkId}` in item) result.duplicates.add(ev.eventId);
+}
+
+const plan = (group: readonly EventWrites[], result: WriteResult) =>
+  [...mergeUpdates(group.map((e) => (e.link && result.duplicates.has(e.eventId) ? { ...e, link: undefined } : e)))].filter(([id]) => !result.saturated.has(id));
+
+/**
+ * The same writes item by item, for when other batches keep holding items of the transaction (a
+ * busy origin under attack, concurrent consumers). Each update is atomic and idempotent on its
+ * own: the transaction only saves requests, so this path is as correct, just dearer.
+ */
+async function commitItemByItem(group: readonly EventWrites[], puts: readonly Record<string, unknown>[], result: WriteResult): Promise<void> {
+  await Promise.all(puts.map((Item) => db().send(new PutCommand({ TableName: tableName(), Item }))));
+  for (let round = 0; ; round++) {
+    const buckets = plan(group, result);
+    const before = result.duplicates.size + result.saturated.size;
+    const failed: [string, ItemUpdate][] = [];
+    await Promise.all(
+      buckets.map(async ([id, u]) => {
+        try {
+          await db().send(new UpdateCommand(updateItem(u).Update!));
+        } catch (e) {
+          if (!isConditionFailure(e)) throw e;
+          failed.push([id, u]);
+        }
+      }),
+    );
+    if (failed.length === 0) return;
+    for (const [id, u] of failed) {
+      if (u.newLinks.size === 0) result.saturated.add(id);
+      else await markDuplicateLinks(u, group, result);
+    }
+    // Nothing learned from the failures: something else is wrong; let the batch be retried.
+    if (result.duplicates.size + result.saturated.size === before || round > 5) throw new Error('detection counters: a conditional write kept failing');
+  }
+}
+
 /**
  * One transaction for a group of events and the blind puts riding with it. A failed condition on
  * an account's bucket means one of its links was stored before: the events bringing links already
  * there are duplicates, and the group is retried without their links. A failed cap means the
- * origin's bucket is full: retried without that bucket.
+ * origin's bucket is full: retried without that bucket. When other transactions keep holding its
+ * items, the group is written item by item instead.
  */
 async function commit(group: readonly EventWrites[], puts: readonly Record<string, unknown>[], result: WriteResult): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const events = group.map((e) => (e.link && result.duplicates.has(e.eventId) ? { ...e, link: undefined } : e));
-    const buckets = [...mergeUpdates(events)].filter(([id]) => !result.saturated.has(id));
+    const buckets = plan(group, result);
     if (buckets.length === 0 && puts.length === 0) return;
     try {
       const items = [...buckets.map(([, u]) => updateItem(u)), ...puts.map((Item) => ({ Put: { TableName: tableName(), Item } }))];
@@ -176,20 +218,13 @@ async function commit(group: readonly EventWrites[], puts: readonly Record<strin
       if (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException') throw e;
       const failed = (err.CancellationReasons ?? []).flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' && i < buckets.length ? [buckets[i]!] : []));
       for (const [id, u] of failed) {
-        if (u.newLinks.size === 0) {
-          result.saturated.add(id);
-          continue;
-        }
-        // Which of its links are there already: one consistent read (this happens on redeliveries only).
-        const item = (await db().send(new GetCommand({ TableName: tableName(), Key: u.key, ConsistentRead: true }))).Item ?? {};
-        for (const [linkId, { eventId }] of u.newLinks) if (`k:${linkId}` in item) result.duplicates.add(eventId);
-        // Events of the same link in this batch, other than the one that carried it, are duplicates as well.
-        for (const ev of group) if (ev.link && `k:${ev.link.linkId}` in item) result.duplicates.add(ev.eventId);
+        if (u.newLinks.size === 0) result.saturated.add(id);
+        else await markDuplicateLinks(u, group, result);
       }
       if (failed.length > 0) continue;
-      // Another batch held one of the items (a busy origin under attack): back off and retry.
-      if (attempt >= 8) throw e;
-      await sleep(10 * 2 ** Math.min(attempt, 5) * (0.5 + Math.random()));
+      // Another batch held one of the items: retry once after a short pause, then item by item.
+      if (attempt >= 1) return commitItemByItem(group, puts, result);
+      await sleep(20 * (0.5 + Math.random()));
     }
   }
 }
@@ -197,8 +232,9 @@ async function commit(group: readonly EventWrites[], puts: readonly Record<strin
 /**
  * Stores what a batch of events saw, once per event. Returns the link events that were stored
  * before and the buckets that are full. The provider minute counts are added after the commit, for
- * the links stored now only (a crash in between under-counts that batch: the rate rule compares
- * against a baseline, so a missed batch makes it fire later, never wrongly).
+ * the links stored now only: a crash in between leaves that batch's links out of their minute's
+ * count for good (the redelivery finds them stored). The rate seen then is lower by one batch, and
+ * so is the baseline an hour later; a crash at that point is rare and its effect one batch.
  */
 export async function storeSightings(events: readonly EventWrites[], puts: readonly Record<string, unknown>[] = []): Promise<WriteResult> {
   const result: WriteResult = { duplicates: new Set(), saturated: new Set() };
