@@ -4,7 +4,7 @@
  *   once) -> the fraud function's counters cross the rule (5 accounts per address in 10 minutes)
  *   -> an incident opens (SuspiciousActivityDetected) within seconds -> operator A asks to suspend
  *   the wallet and revoke its unconfirmed links, operator B approves -> new links to it are
- *   SUSPENDED, the victims' links are revoked (each told once by a campaign) -> every revoked
+ *   SUSPENDED, the victims' links are revoked (each customer told once by a campaign) -> every revoked
  *   link opens a reimbursement case listing what went through it.
  * Operators act through the operations API with dev-login sessions (LOCAL_SESSION_SECRET).
  */
@@ -113,7 +113,7 @@ const respond: DemoStep = {
     ctx.say('op-bob (approvers) approves: new links to the wallet now start SUSPENDED and every debit through them is DENY PROVIDER_SUSPENDED.');
     const revoke = await opsCall(ctx, 'op-alice', 'POST', base, { action: 'REVOKE_UNCONFIRMED', reason: `incident ${String(ctx.state.incidentId)}` });
     const done = (await opsCall(ctx, 'op-bob', 'POST', `${base}/${String(revoke.requestId)}/approve`)).request as { status: string; changed: number; seen: number };
-    ctx.say(`Revoke unconfirmed links, approved by op-bob: ${done.changed} of ${done.seen} links revoked (${done.status}); each account told once by a campaign.`);
+    ctx.say(`Revoke unconfirmed links, approved by op-bob: ${done.changed} of ${done.seen} links revoked (${done.status}); each customer told once by a campaign.`);
     const late = a.links[0]!;
     const again = { ...late, detail: { ...(late.detail as Record<string, unknown>), eventId: `late-${Date.now()}`, linkId: `lnk-late-${Date.now().toString(36)}`, occurredAt: new Date().toISOString() } };
     await ctx.postEvents([again]);

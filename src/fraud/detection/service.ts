@@ -274,9 +274,9 @@ export async function detectBatch(events: readonly DetectableEvent[], riders: Ri
   });
 
   const outcomes: DetectionOutcome[] = prepared.map((p) => (p.account ? { incidents: [] } : { incidents: [], skipped: true }));
-  for (const c of candidates.values()) {
-    const o = await openOrJoinIncident(c.rule, c.key, [...c.members.values()], [...c.providerIds]);
-    outcomes[c.first]!.incidents.push(o);
-  }
+  // Different (rule, key) pairs are different incidents: opened side by side (a link in two of them
+  // has its hold extended by whichever comes first; the other finds it done).
+  const opened = await Promise.all([...candidates.values()].map(async (c) => ({ c, o: await openOrJoinIncident(c.rule, c.key, [...c.members.values()], [...c.providerIds]) })));
+  for (const { c, o } of opened) outcomes[c.first]!.incidents.push(o);
   return { outcomes, read: read.others };
 }
