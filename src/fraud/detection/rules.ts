@@ -23,11 +23,10 @@ export type RuleName = 'ACCOUNTS_PER_IP' | 'ACCOUNTS_PER_DEVICE' | 'PROVIDER_LIN
 export const MINUTE_MS = 60_000;
 export const minuteOf = (ms: number) => Math.floor(ms / MINUTE_MS);
 
-/** An account seen under a key at a time, and the links it came with. */
+/** An account seen under a key at a time. */
 export interface Sighting {
   account: string;
   at: number;
-  links?: readonly string[];
 }
 
 export interface WindowHit {

@@ -36,11 +36,6 @@ const baselineCache = new Map<string, { n: number; until: number }>();
 /** The Providers page needs each provider once, not once per link. */
 const providersNoted = new Map<string, number>();
 
-export function resetDetectionCaches(): void {
-  baselineCache.clear();
-  providersNoted.clear();
-}
-
 interface Prepared {
   event: DetectableEvent;
   at: number;
