@@ -298,7 +298,9 @@ describe('detection a batch at a time', () => {
     }
     expect(refused).toBeGreaterThan(0);
     expect(await openIncidentFor('ACCOUNTS_PER_IP', ip)).toBeDefined();
-    expect(JSON.parse(await partition(`FRAUDP#${providerId}`))).toEqual([expect.objectContaining({ n: 6 })]);
+    // The six links may straddle a minute: their minutes' counts add up to six, each link once.
+    const minutes = JSON.parse(await partition(`FRAUDP#${providerId}`)) as { n: number }[];
+    expect(minutes.reduce((sum, m) => sum + m.n, 0)).toBe(6);
   });
 
   it('the same one account seen 11 times under the cap opens nothing (the cap, not the count, fires)', async () => {
