@@ -13,7 +13,6 @@
  * so a page is counted exactly once however often it is reprocessed.
  */
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   GetCommand,
   QueryCommand,
@@ -24,7 +23,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { db, tableName, isConditionFailure, queryByPrefix } from '../store/db.ts';
+import { batchGetItems, db, tableName, isConditionFailure, queryByPrefix } from '../store/db.ts';
 import { key, TTL_ATTRIBUTE } from '../store/table.ts';
 import type { AccountRecord, CustomerRecord, LinkRecord } from '../store/types.ts';
 import { tokenExpiry, type TokenAction } from '../domain/tokens.ts';
@@ -491,19 +490,7 @@ export interface ResolvedRecipient {
   otherAccounts?: AccountRecord[];
 }
 
-async function batchGet(keys: { pk: string; sk: string }[], consistent = false): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  for (let i = 0; i < keys.length; i += 100) {
-    let pending: Record<string, unknown>[] = keys.slice(i, i + 100);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      const out = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: consistent } } }));
-      items.push(...(out.Responses?.[tableName()] ?? []));
-      pending = out.UnprocessedKeys?.[tableName()]?.Keys ?? [];
-      if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-    }
-  }
-  return items;
-}
+const batchGet = (keys: { pk: string; sk: string }[], consistent = false) => batchGetItems(keys, { consistent });
 
 /**
  * The links of each account: one Query per account (its LINK# items), at most

@@ -6,8 +6,7 @@
  * the alarm watches).
  */
 import type { AppActivated, ContactChanged, LinkCreated } from '../../../events/core.ts';
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
-import { db, tableName } from '../../store/db.ts';
+import { batchGetItems } from '../../store/db.ts';
 import { key as tableKey } from '../../store/table.ts';
 import { fraudConfig } from '../config.ts';
 import { noteProvider } from '../providers/store.ts';
@@ -74,20 +73,10 @@ export const around = (dim: BucketKey['dim'], key: string, windowMinutes: number
   return out;
 };
 
+/** The accounts of the customers whose contact details changed: one consistent read of their profiles. */
 async function accountsOfCustomers(customerIds: readonly string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  const ids = [...new Set(customerIds)];
-  for (let i = 0; i < ids.length; i += 100) {
-    let pending: Record<string, unknown>[] = ids.slice(i, i + 100).map((id) => tableKey.customer(id));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 10) throw new Error('BatchGetItem kept returning unprocessed keys');
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** Math.min(attempt, 5)));
-      const res = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'customerId, accountIds' } } }));
-      for (const item of res.Responses?.[tableName()] ?? []) out.set(String(item.customerId), Array.isArray(item.accountIds) ? item.accountIds.map(String) : []);
-      pending = (res.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
-    }
-  }
-  return out;
+  const items = await batchGetItems([...new Set(customerIds)].map((id) => tableKey.customer(id)), { consistent: true, projection: 'customerId, accountIds' });
+  return new Map(items.map((i) => [String(i.customerId), Array.isArray(i.accountIds) ? i.accountIds.map(String) : []]));
 }
 
 function prepare(event: DetectableEvent, accountsOf: ReadonlyMap<string, string[]>): Prepared {

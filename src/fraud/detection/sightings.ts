@@ -23,8 +23,8 @@
  * blind it.
  * Everything expires (TTL) a few hours after the rules stop looking at it.
  */
-import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { db, isConditionFailure, tableName } from '../../store/db.ts';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetItems, db, isConditionFailure, tableName } from '../../store/db.ts';
 import { TTL_ATTRIBUTE } from '../../store/table.ts';
 import { fraudConfig } from '../config.ts';
 
@@ -340,21 +340,7 @@ export async function readSightings(keys: ReadKeys): Promise<ReadResult> {
   for (const p of keys.providerMinutes) wanted.set(providerMinuteId(p.providerId, p.minute), providerItemKey(p.providerId, p.minute));
   for (const o of keys.others) wanted.set(keyString(o), o);
   const found = new Map<string, Record<string, unknown>>();
-  const all = [...wanted.values()];
-  const chunks: { pk: string; sk: string }[][] = [];
-  for (let i = 0; i < all.length; i += 100) chunks.push(all.slice(i, i + 100));
-  await Promise.all(
-    chunks.map(async (chunk) => {
-      let pending: Record<string, unknown>[] = chunk;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await sleep(10 * 2 ** Math.min(attempt, 5));
-        if (attempt > 10) throw new Error('BatchGetItem kept returning unprocessed keys');
-        const out = await db().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: true } } }));
-        for (const item of out.Responses?.[tableName()] ?? []) found.set(keyString({ pk: String(item.pk), sk: String(item.sk) }), item);
-        pending = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
-      }
-    }),
-  );
+  for (const item of await batchGetItems([...wanted.values()], { consistent: true })) found.set(keyString({ pk: String(item.pk), sk: String(item.sk) }), item);
   const buckets = new Map<string, BucketContent>();
   for (const b of keys.buckets) {
     const item = found.get(bucketId(b));
