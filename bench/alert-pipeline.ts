@@ -44,8 +44,9 @@ export interface Ev {
   floor: { reads: ('account' | 'customer' | 'link')[]; link: boolean; recipients: number; alert: boolean };
 }
 
-function customers(): CustomerProfileUpserted[] {
-  return Array.from({ length: CUSTOMERS }, (_, i) =>
+/** The bench customers' profiles (also bench/fraud.ts's, so both benches run the same customers). */
+export function customers(count = CUSTOMERS): CustomerProfileUpserted[] {
+  return Array.from({ length: count }, (_, i) =>
     CustomerProfileUpserted.parse({
       eventId: `bench-prof-${i}`,
       occurredAt: '2026-11-24T09:00:00+09:00',

@@ -41,10 +41,9 @@ import { getIncident } from '../src/fraud/detection/incidents.ts';
 import { originKey } from '../src/fraud/detection/rules.ts';
 import { upsertCustomerProfile } from '../src/store/customers.ts';
 import { key, TTL_ATTRIBUTE } from '../src/store/table.ts';
-import { CustomerProfileUpserted } from '../events/core.ts';
 import { routes } from '../src/routing.ts';
 // The alert bench's batching driver and its DynamoDB floor, so both benches measure the same floor.
-import { drive, floorEvent, type Result } from './alert-pipeline.ts';
+import { customers, drive, floorEvent, type Ev, type Result } from './alert-pipeline.ts';
 
 const EVENTS = Number(process.env.BENCH_FRAUD_EVENTS ?? 300);
 const ROUNDS = Math.max(3, Number(process.env.BENCH_FRAUD_ROUNDS ?? 3));
@@ -56,27 +55,6 @@ const CUSTOMERS = 200;
 const PEPPER = 'bench-pepper-0123456789abcdef0123456789abcdef';
 const TARGET = 1.1;
 const FRAUD_BATCH = routes.find((r) => r.name === 'CoreEventsToFraud')?.batch?.size ?? BATCH;
-
-interface Ev {
-  detailType: string;
-  detail: Record<string, unknown>;
-  floor: { reads: ('account' | 'customer' | 'link')[]; link: boolean; recipients: number; alert: boolean };
-}
-
-function customers(): CustomerProfileUpserted[] {
-  return Array.from({ length: CUSTOMERS }, (_, i) =>
-    CustomerProfileUpserted.parse({
-      eventId: `benchf-prof-${i}`,
-      occurredAt: '2026-11-24T09:00:00+09:00',
-      customerId: `bench-cust-${i}`,
-      displayName: i % 2 ? '山田 花子' : 'Hanako Yamada',
-      email: `bench-${i}@example.jp`,
-      phone: `+8190${String(10_000_000 + i)}`,
-      locale: i % 2 ? 'ja' : 'en',
-      accounts: [{ accountId: `bench-acct-${i}`, last4: String(1000 + (i % 9000)) }],
-    }),
-  );
-}
 
 /**
  * The alert bench's mix (35% LinkCreated, 15% AppActivated, 40% WithdrawalPosted of which half
@@ -221,7 +199,7 @@ async function countersOnOff(): Promise<BenchSection> {
     const alertCtx = context('alert');
     const fraudCtx = context('fraud');
 
-    const profiles = customers();
+    const profiles = customers(CUSTOMERS);
     for (let i = 0; i < profiles.length; i += 25) await Promise.all(profiles.slice(i, i + 25).map((p) => upsertCustomerProfile(p)));
 
     const runAlert = (evs: Ev[]) => drive(evs, async (b) => failuresOf(await alert(sqs(b, 'CoreEventsToAlert'), alertCtx)));
