@@ -123,7 +123,8 @@ function events(run: string): Ev[] {
   return out;
 }
 
-function sqs(batch: Ev[]): SQSEvent {
+/** An SQS batch of the events, as the queue behind `queue` (an EventBridge rule's name) delivers it. */
+export function sqs(batch: Ev[], queue = 'CoreEventsToAlert'): SQSEvent {
   return {
     Records: batch.map((e) => ({
       messageId: randomUUID(),
@@ -133,26 +134,41 @@ function sqs(batch: Ev[]): SQSEvent {
       messageAttributes: {},
       md5OfBody: '',
       eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:ap-northeast-1:123456789012:CoreEventsToAlert',
+      eventSourceARN: `arn:aws:sqs:ap-northeast-1:123456789012:${queue}`,
       awsRegion: 'ap-northeast-1',
     })),
   };
 }
 
-const context = {
+/** A Lambda context for the function `name`. */
+export const lambdaContext = (name: string): Context => ({
   callbackWaitsForEmptyEventLoop: false,
-  functionName: 'alert',
+  functionName: name,
   functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:ap-northeast-1:123456789012:function:alert',
+  invokedFunctionArn: `arn:aws:lambda:ap-northeast-1:123456789012:function:${name}`,
   memoryLimitInMB: '512',
   awsRequestId: 'bench',
-  logGroupName: '/aws/lambda/alert',
+  logGroupName: `/aws/lambda/${name}`,
   logStreamName: 'bench',
   getRemainingTimeInMillis: () => 60_000,
   done: () => undefined,
   fail: () => undefined,
   succeed: () => undefined,
-} satisfies Context;
+});
+const context = lambdaContext('alert');
+
+/** What the alert handler needs in the environment to run against DynamoDB Local and the local peers. */
+export const benchEnv = (dynamoEndpoint: string, peersEnv: Record<string, string>, table: string) => ({
+  ...LOCAL_AWS_ENV,
+  AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+  ...peersEnv,
+  TABLE_NAME: table,
+  TOKEN_PEPPER: PEPPER,
+  ACTION_BASE_URL: 'https://alerts.example-bank.jp/a/',
+  SES_CONFIGURATION_SET: 'alerts',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+});
 
 export interface Result {
   seconds: number;
@@ -276,18 +292,7 @@ export async function run(): Promise<BenchSection[]> {
   const table = `bench-alert-${Date.now()}`;
   try {
     await createTable(dynamo.endpoint, table);
-    Object.assign(process.env, {
-      ...LOCAL_AWS_ENV,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      ...peers.env,
-      TABLE_NAME: table,
-      TOKEN_PEPPER: PEPPER,
-      ACTION_BASE_URL: 'https://alerts.example-bank.jp/a/',
-      SES_CONFIGURATION_SET: 'alerts',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_SERVICE_NAME: 'alert',
-    });
+    Object.assign(process.env, { ...benchEnv(dynamo.endpoint, peers.env, table), POWERTOOLS_SERVICE_NAME: 'alert' });
     resetRuntimeConfig();
     resetTokenPeppers();
     setAwsClients(undefined);

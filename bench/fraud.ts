@@ -28,11 +28,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { fmt, fmtSpread, interleaved, percentile, spread, type BenchSection } from './section.ts';
-import { startDynamoDbLocal, createTable, LOCAL_AWS_ENV } from '../local/dynamodb-local.ts';
+import { startDynamoDbLocal, createTable } from '../local/dynamodb-local.ts';
 import { startLocalPeers } from '../local/peers.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { attackEvents } from '../local/demo-steps/50-attack.ts';
@@ -47,7 +46,7 @@ import { upsertCustomerProfile } from '../src/store/customers.ts';
 import { routes } from '../src/routing.ts';
 import type { FraudWorkerReply, FraudWorkerRequest } from './fraud-worker.ts';
 // The alert bench's batching driver and its DynamoDB floor, so both benches measure the same floor.
-import { customers, drive, floorEvent, type Ev, type Result } from './alert-pipeline.ts';
+import { benchEnv, customers, drive, floorEvent, lambdaContext, sqs, type Ev, type Result } from './alert-pipeline.ts';
 
 const EVENTS = Number(process.env.BENCH_FRAUD_EVENTS ?? 300);
 // The on/off ratio is a difference of about a tenth between two noisy times: 7 rounds by default.
@@ -58,7 +57,6 @@ const BURST_ACCOUNTS = Math.max(5, Math.min(40, Number(process.env.BENCH_FRAUD_B
 const BATCH = 10;
 const IN_FLIGHT = 4;
 const CUSTOMERS = 200;
-const PEPPER = 'bench-pepper-0123456789abcdef0123456789abcdef';
 const TARGET = 1.1;
 const FRAUD_BATCH = routes.find((r) => r.name === 'CoreEventsToFraud')?.batch?.size ?? BATCH;
 
@@ -118,37 +116,6 @@ function events(run: string): Ev[] {
   return out;
 }
 
-function sqs(batch: Ev[], queue: string): SQSEvent {
-  return {
-    Records: batch.map((e) => ({
-      messageId: randomUUID(),
-      receiptHandle: 'rh',
-      body: JSON.stringify({ version: '0', id: randomUUID(), source: 'bank.core', 'detail-type': e.detailType, time: new Date().toISOString(), detail: e.detail }),
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'bench', ApproximateFirstReceiveTimestamp: '0' },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:ap-northeast-1:123456789012:${queue}`,
-      awsRegion: 'ap-northeast-1',
-    })),
-  };
-}
-
-const context = (name: string): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: name,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:ap-northeast-1:123456789012:function:${name}`,
-  memoryLimitInMB: '512',
-  awsRequestId: 'bench',
-  logGroupName: `/aws/lambda/${name}`,
-  logStreamName: 'bench',
-  getRemainingTimeInMillis: () => 60_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
-
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
 
 /** CPU seconds used so far by the DynamoDB Local JVM listening on `port` (Linux /proc), or NaN. */
@@ -184,15 +151,7 @@ async function countersOnOff(): Promise<BenchSection> {
   try {
     await createTable(dynamo.endpoint, table);
     Object.assign(process.env, {
-      ...LOCAL_AWS_ENV,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      ...peers.env,
-      TABLE_NAME: table,
-      TOKEN_PEPPER: PEPPER,
-      ACTION_BASE_URL: 'https://alerts.example-bank.jp/a/',
-      SES_CONFIGURATION_SET: 'alerts',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...benchEnv(dynamo.endpoint, peers.env, table),
       // Hundreds of links a minute to one wallet with no history would be an attack by this rule:
       // its counters are still recorded and read on every link, only its threshold is out of reach.
       FRAUD_PROVIDER_RATE_MIN_LINKS: '1000000',
@@ -225,8 +184,8 @@ async function countersOnOff(): Promise<BenchSection> {
       return r.failures;
     };
     stopWorker = () => worker.terminate();
-    const alertCtx = context('alert');
-    const fraudCtx = context('fraud');
+    const alertCtx = lambdaContext('alert');
+    const fraudCtx = lambdaContext('fraud');
 
     const profiles = customers(CUSTOMERS);
     for (let i = 0; i < profiles.length; i += 25) await Promise.all(profiles.slice(i, i + 25).map((p) => upsertCustomerProfile(p)));
