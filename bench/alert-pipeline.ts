@@ -64,11 +64,11 @@ export function customers(count = CUSTOMERS): CustomerProfileUpserted[] {
  * The mix: 35% LinkCreated, 15% AppActivated, 40% WithdrawalPosted (half of them small card ATM
  * withdrawals that the default preference does not alert on), 10% ContactChanged.
  */
-function events(run: string): Ev[] {
+export function events(run: string, count = EVENTS, customerCount = CUSTOMERS): Ev[] {
   const out: Ev[] = [];
-  const links: string[][] = Array.from({ length: CUSTOMERS }, () => []);
-  for (let n = 0; n < EVENTS; n++) {
-    const i = n % CUSTOMERS;
+  const links: string[][] = Array.from({ length: customerCount }, () => []);
+  for (let n = 0; n < count; n++) {
+    const i = n % customerCount;
     const accountId = `bench-acct-${i}`;
     const eventId = `bench-${run}-${n}`;
     const occurredAt = new Date().toISOString();

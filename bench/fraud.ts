@@ -46,7 +46,7 @@ import { upsertCustomerProfile } from '../src/store/customers.ts';
 import { routes } from '../src/routing.ts';
 import type { FraudWorkerReply, FraudWorkerRequest } from './fraud-worker.ts';
 // The alert bench's batching driver and its DynamoDB floor, so both benches measure the same floor.
-import { benchEnv, customers, drive, floorEvent, lambdaContext, sqs, type Ev, type Result } from './alert-pipeline.ts';
+import { benchEnv, customers, drive, events as alertBenchEvents, floorEvent, lambdaContext, sqs, type Ev, type Result } from './alert-pipeline.ts';
 
 const EVENTS = Number(process.env.BENCH_FRAUD_EVENTS ?? 300);
 // The on/off ratio is a difference of about a tenth between two noisy times: 7 rounds by default.
@@ -62,58 +62,16 @@ const FRAUD_BATCH = routes.find((r) => r.name === 'CoreEventsToFraud')?.batch?.s
 
 /**
  * The alert bench's mix (35% LinkCreated, 15% AppActivated, 40% WithdrawalPosted of which half
- * need no alert, 10% ContactChanged), each customer's links from an address and device of its own:
- * ordinary traffic, so the counters do their everyday work (record, count the window) without
- * an incident firing.
+ * need no alert, 10% ContactChanged), each customer linking and activating from an address and
+ * device of its own: ordinary traffic, so the counters do their everyday work (record, count the
+ * window) without an incident firing.
  */
 function events(run: string): Ev[] {
-  const out: Ev[] = [];
-  const links: string[][] = Array.from({ length: CUSTOMERS }, () => []);
-  for (let n = 0; n < EVENTS; n++) {
-    const i = n % CUSTOMERS;
-    const accountId = `bench-acct-${i}`;
-    const eventId = `benchf-${run}-${n}`;
-    const occurredAt = new Date().toISOString();
-    const origin = { ip: `203.0.${113 + (i >> 8)}.${i & 255}`, device: `bench-device-${i}` };
-    const r = n % 20;
-    if (r < 7) {
-      const linkId = `lnk-${run}-${n}`;
-      links[i]!.push(linkId);
-      out.push({
-        detailType: 'LinkCreated',
-        detail: { eventId, occurredAt, accountId, linkId, provider: { id: 'dwallet', displayName: 'D-Wallet' }, linkType: 'EPAY', channel: 'PROVIDER_APP', origin },
-        floor: { reads: ['account', 'customer'], link: true, recipients: 2, alert: true },
-      });
-    } else if (r < 10) {
-      out.push({
-        detailType: 'AppActivated',
-        detail: { eventId, occurredAt, accountId, appId: 'cardless', appName: 'Cardless ATM', deviceName: 'iPhone 15', origin },
-        floor: { reads: ['account', 'customer'], link: false, recipients: 2, alert: true },
-      });
-    } else if (r < 18) {
-      const small = r < 14;
-      const linkId = !small && links[i]!.length > 0 ? links[i]![0] : undefined;
-      out.push({
-        detailType: 'WithdrawalPosted',
-        detail: { eventId, occurredAt, accountId, withdrawalId: `wd-${run}-${n}`, channel: small ? 'ATM_CARD' : 'EPAY_CHARGE', amount: small ? 5_000 : 30_000, currency: 'JPY', ...(linkId ? { linkId } : {}), counterparty: 'D-Wallet top-up' },
-        floor: { reads: ['account', 'customer', ...(linkId ? (['link'] as const) : [])], link: false, recipients: small ? 0 : 2, alert: !small },
-      });
-    } else {
-      out.push({
-        detailType: 'ContactChanged',
-        detail: {
-          eventId,
-          occurredAt,
-          customerId: `bench-cust-${i}`,
-          previous: { email: `bench-${i}@example.jp`, phone: `+8190${String(10_000_000 + i)}` },
-          current: { email: `bench-new-${run}-${n}@example.jp`, phone: `+8180${String(10_000_000 + n)}` },
-          channel: 'ONLINE',
-        },
-        floor: { reads: ['customer', 'account'], link: false, recipients: 4, alert: true },
-      });
-    }
-  }
-  return out;
+  return alertBenchEvents(`f${run}`, EVENTS, CUSTOMERS).map((e) => {
+    if (e.detailType !== 'LinkCreated' && e.detailType !== 'AppActivated') return e;
+    const i = Number(String(e.detail.accountId).replace('bench-acct-', ''));
+    return { ...e, detail: { ...e.detail, origin: { ip: `203.0.${113 + (i >> 8)}.${i & 255}`, device: `bench-device-${i}` } } };
+  });
 }
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
