@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { setupTestEnv } from './support/env.ts';
+import { providerLink } from './fraud-support.ts';
 import { startLocalPeers, type LocalPeers } from '../local/peers.ts';
 import { resetTokenPeppers } from '../src/adapters/pepper.ts';
 import { resetCampaignConfig } from '../src/campaign/config.ts';
@@ -23,7 +24,7 @@ import { getCampaign, ledgerEntries } from '../src/campaign/store.ts';
 import type { LedgerEntry } from '../src/campaign/types.ts';
 import { upsertCustomerProfile } from '../src/store/customers.ts';
 import { confirmLink, freezeAccount } from '../src/store/actions.ts';
-import { createLink, getLink } from '../src/store/links.ts';
+import { getLink } from '../src/store/links.ts';
 import { listAudit } from '../src/store/audit.ts';
 import { db, tableName } from '../src/store/db.ts';
 import { key } from '../src/store/table.ts';
@@ -85,22 +86,6 @@ async function customer(providerId: string, accounts: { order: number; last4: st
   return c;
 }
 
-async function link(providerId: string, accountId: string, customerId: string): Promise<string> {
-  const linkId = `lnk-${run}-${++seq}`;
-  const createdAt = new Date();
-  await createLink({
-    accountId,
-    linkId,
-    customerId,
-    providerId,
-    providerName: `Wallet ${providerId}`,
-    linkType: 'EPAY',
-    createdAt: createdAt.toISOString(),
-    holdUntil: new Date(createdAt.getTime() + 24 * 3_600_000).toISOString(),
-  });
-  return linkId;
-}
-
 /** Operator A asks, approver B approves (the approval's own inline run is the ops handler's: not here). */
 async function approvedRevoke(providerId: string): Promise<string> {
   const req = await requestProviderControl(providerId, { action: 'REVOKE_UNCONFIRMED', reason: 'INC-12: unconfirmed links from 3 addresses', operatorId: 'op-alice' });
@@ -135,7 +120,7 @@ describe('bulk revoke tells each customer once', () => {
     const w = await customer(providerId, [{ order: 5, last4: '5005' }]);
     const v = await customer(providerId, [{ order: 6, last4: '5006' }]);
     const links = new Map<string, string>(); // linkId -> accountId
-    for (const c of [x, y, z, f, w, v]) for (const a of c.accounts) links.set(await link(providerId, a.accountId, c.customerId), a.accountId);
+    for (const c of [x, y, z, f, w, v]) for (const a of c.accounts) links.set(await providerLink(a.accountId, c.customerId, providerId), a.accountId);
     const confirmed = [...links].find(([, a]) => a === v.accounts[0]!.accountId)![0];
     await confirmLink(v.accounts[0]!.accountId, confirmed, { actor: 'CUSTOMER_WEB' });
     await freezeAccount(f.accounts[0]!.accountId, { actor: 'CUSTOMER_WEB' });
@@ -236,7 +221,7 @@ describe("the job's campaign keeps the engine's controls", () => {
     const providerId = `pv${++seq}x${run.replace(/\W/g, '')}`.slice(0, 40);
     const customers: Customer[] = [await customer(providerId, [{ order: 0, last4: '1111' }, { order: n, last4: '2222' }], 'ja')];
     for (let i = 1; i < n; i++) customers.push(await customer(providerId, [{ order: i, last4: String(6000 + i) }], 'ja'));
-    for (const c of customers) for (const a of c.accounts) await link(providerId, a.accountId, c.customerId);
+    for (const c of customers) for (const a of c.accounts) await providerLink(a.accountId, c.customerId, providerId);
     const requestId = await approvedRevoke(providerId);
     expect(await runProviderJob(providerId, requestId, Date.now() + 60_000, undefined, { pageSize: 5 })).toMatchObject({ status: 'DONE' });
     const campaignId = (await getRequest(providerId, requestId))!.campaignId!;
@@ -298,7 +283,7 @@ describe("the job's campaign keeps the engine's controls", () => {
     await peers.clear();
     const providerId = `pv${++seq}x${run.replace(/\W/g, '')}`.slice(0, 40);
     const cs = [await customer(providerId, [{ order: 0, last4: '7000' }]), await customer(providerId, [{ order: 1, last4: '7001' }]), await customer(providerId, [{ order: 2, last4: '7002' }])];
-    const linkIds = await Promise.all(cs.map((c) => link(providerId, c.accounts[0]!.accountId, c.customerId)));
+    const linkIds = await Promise.all(cs.map((c) => providerLink(c.accounts[0]!.accountId, c.customerId, providerId)));
     const requestId = await approvedRevoke(providerId);
     // The first page is listed and revoked; the notice (still a draft) is cancelled before the second.
     await expect(
@@ -336,9 +321,9 @@ describe('what the job revokes and counts', () => {
     const q = await customer(providerId, [{ order: 2, last4: '8102' }]);
     const [k0, k1] = [k.accounts[0]!.accountId, k.accounts[1]!.accountId];
     const q0 = q.accounts[0]!.accountId;
-    const kRevoked = await link(providerId, k0, k.customerId);
-    const kConfirmed = await link(providerId, k1, k.customerId);
-    const qRevoked = await link(providerId, q0, q.customerId);
+    const kRevoked = await providerLink(k0, k.customerId, providerId);
+    const kConfirmed = await providerLink(k1, k.customerId, providerId);
+    const qRevoked = await providerLink(q0, q.customerId, providerId);
     const requestId = await approvedRevoke(providerId);
 
     // One page: all three read PENDING and listed; the confirm lands before the job's revokes.
@@ -376,8 +361,8 @@ describe('what the job revokes and counts', () => {
     const k = await customer(providerId, [{ order: 0, last4: '8200' }]);
     const q = await customer(providerId, [{ order: 1, last4: '8201' }]);
     const [k0, q0] = [k.accounts[0]!.accountId, q.accounts[0]!.accountId];
-    const kLinks = [await link(providerId, k0, k.customerId), await link(providerId, k0, k.customerId)];
-    const qLink = await link(providerId, q0, q.customerId);
+    const kLinks = [await providerLink(k0, k.customerId, providerId), await providerLink(k0, k.customerId, providerId)];
+    const qLink = await providerLink(q0, q.customerId, providerId);
     const requestId = await approvedRevoke(providerId);
     // Pages of 2: K's two links on the first page, Q's on the second.
     expect(await runProviderJob(providerId, requestId, Date.now() + 60_000, undefined, { pageSize: 2 })).toMatchObject({ status: 'DONE', seen: 3, changed: 3 });
