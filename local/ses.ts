@@ -173,7 +173,11 @@ export async function startLocalSes(opts: { port?: number } = {}): Promise<Local
           if (isApiCall && upRes.statusCode === 200 && req.url?.startsWith('/v2/email/outbound-bulk-emails')) {
             events = rememberBulkTags(body, out);
           }
-          res.once('finish', () => publish(events));
+          // SES publishes a Send event for every message it accepted, whether or not the caller
+          // is still there to read the answer (a campaign worker killed mid-call). After the
+          // answer when there is one; at once when the caller has hung up.
+          if (res.destroyed) publish(events);
+          else res.once('close', () => publish(events));
           const h = { ...upRes.headers };
           delete h['transfer-encoding'];
           h['content-length'] = String(out.length);

@@ -6,7 +6,9 @@
  *
  * Each kill lands where a crash leaves doubt: after the provider accepted a release on both
  * channels and before the worker wrote its outcome (checked after every kill: SENDING ledger
- * entries whose message is in the mailbox / outbox). Then a restarted worker must resolve them:
+ * entries whose message is in the mailbox / outbox). A call still in flight at the kill may be
+ * accepted too, with nobody left to read the answer: its send event still comes, as in AWS
+ * (test/local-ses.test.ts). Then a restarted worker must resolve them:
  *   - events arrive (late: after the restart): every recipient exactly once, under `resend`;
  *   - events stay silent, `hold`: no duplicates; the unresolved are IN_DOUBT, within the in-flight bound;
  *   - events stay silent, `resend`: duplicates only within the in-flight bound, nobody missed.
