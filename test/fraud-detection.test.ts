@@ -261,6 +261,28 @@ describe('detection a batch at a time', () => {
         expect((await processFraudBatch(batch)).filter((o) => o instanceof Error)).toEqual([]);
       }
       expect(await openIncidentFor('ACCOUNTS_PER_IP', ip)).toBeDefined();
+      // The flood goes on: later batches leave the full bucket out of their transaction from the
+      // start, instead of having a transaction cancelled on it first (seen at the wire).
+      const naming: string[] = [];
+      const name = 'testFullBucketWrites';
+      db().middlewareStack.add(
+        (next, ctx) => async (args) => {
+          const input = JSON.stringify(args.input);
+          if ((ctx as { commandName?: string }).commandName === 'TransactWriteItemsCommand' && input.includes(`FRAUDB#ip#${ip}`)) naming.push(input);
+          return next(args);
+        },
+        { step: 'initialize', name },
+      );
+      try {
+        for (let i = 3; i < 5; i++) {
+          const batch = Array.from({ length: 5 }, (_, k) => activation(accountId, ip, at + (i * 5 + k) * 1000));
+          expect((await processFraudBatch(batch)).filter((o) => o instanceof Error)).toEqual([]);
+        }
+      } finally {
+        db().middlewareStack.remove(name);
+      }
+      expect(naming).toEqual([]);
+      expect(await openIncidentFor('ACCOUNTS_PER_IP', ip)).toBeDefined();
     } finally {
       if (saved === undefined) delete process.env.FRAUD_BUCKET_CAP;
       else process.env.FRAUD_BUCKET_CAP = saved;

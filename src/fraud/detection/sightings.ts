@@ -156,6 +156,38 @@ function updateItem(u: ItemUpdate): TransactItem {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Buckets this instance has seen at their cap (read back full, or refusing entries): cap and
+ * bucket id -> the bucket's expiry (epoch seconds). A full bucket stays full for its life
+ * (entries are only ever added), so
+ * later batches leave it out of their transaction from the start instead of having a transaction
+ * cancelled on it and sent again: under a flood from one address, that is one transaction per
+ * batch instead of two, and no more writes against the largest item of the table. At most one
+ * entry per FRAUD_BUCKET_CAP entries stored; expired ones are dropped.
+ */
+const knownFull = new Map<string, number>();
+const fullKey = (id: string) => `${fraudConfig().FRAUD_BUCKET_CAP}\u0000${id}`;
+
+function markFull(result: WriteResult, id: string, u: ItemUpdate): void {
+  result.saturated.add(id);
+  knownFull.set(fullKey(id), u.ttl);
+}
+
+/** The batch's buckets already known to be full. */
+function knownFullOf(events: readonly EventWrites[]): Set<string> {
+  const now = Date.now() / 1000;
+  for (const [k, expiry] of knownFull) if (expiry <= now) knownFull.delete(k);
+  const out = new Set<string>();
+  if (knownFull.size === 0) return out;
+  for (const e of events) {
+    for (const { bucket } of e.entries) {
+      const id = keyString(bucketItemKey(bucket));
+      if (knownFull.has(fullKey(id))) out.add(id);
+    }
+  }
+  return out;
+}
+
 /** Which of an account bucket's new links are stored already (a redelivery): their events are duplicates. */
 async function markDuplicateLinks(u: ItemUpdate, group: readonly EventWrites[], result: WriteResult): Promise<void> {
   const item = (await db().send(new GetCommand({ TableName: tableName(), Key: u.key, ConsistentRead: true }))).Item ?? {};
@@ -190,7 +222,7 @@ async function commitItemByItem(group: readonly EventWrites[], puts: readonly Re
     );
     if (failed.length === 0) return;
     for (const [id, u] of failed) {
-      if (u.newLinks.size === 0) result.saturated.add(id);
+      if (u.newLinks.size === 0) markFull(result, id, u);
       else await markDuplicateLinks(u, group, result);
     }
     // Nothing learned from the failures: something else is wrong; let the batch be retried.
@@ -218,7 +250,7 @@ async function commit(group: readonly EventWrites[], puts: readonly Record<strin
       if (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException') throw e;
       const failed = (err.CancellationReasons ?? []).flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' && i < buckets.length ? [buckets[i]!] : []));
       for (const [id, u] of failed) {
-        if (u.newLinks.size === 0) result.saturated.add(id);
+        if (u.newLinks.size === 0) markFull(result, id, u);
         else await markDuplicateLinks(u, group, result);
       }
       if (failed.length > 0) continue;
@@ -237,8 +269,8 @@ async function commit(group: readonly EventWrites[], puts: readonly Record<strin
  * so is the baseline an hour later; a crash at that point is rare and its effect one batch.
  */
 export async function storeSightings(events: readonly EventWrites[], puts: readonly Record<string, unknown>[] = []): Promise<WriteResult> {
-  const result: WriteResult = { duplicates: new Set(), saturated: new Set() };
   const unique = [...new Map(events.filter((e) => e.entries.length > 0 || e.link).map((e) => [e.eventId, e])).values()];
+  const result: WriteResult = { duplicates: new Set(), saturated: knownFullOf(unique) };
   // Transactions of at most 100 items (an event touches at most entries + 1 items).
   const groups: EventWrites[][] = [];
   let group: EventWrites[] = [];
@@ -344,7 +376,10 @@ export async function readSightings(keys: ReadKeys): Promise<ReadResult> {
   const buckets = new Map<string, BucketContent>();
   for (const b of keys.buckets) {
     const item = found.get(bucketId(b));
-    if (item) buckets.set(bucketId(b), parseBucket(item));
+    if (!item) continue;
+    const content = parseBucket(item);
+    buckets.set(bucketId(b), content);
+    if (b.dim !== 'account' && content.entries >= fraudConfig().FRAUD_BUCKET_CAP) knownFull.set(fullKey(bucketId(b)), ttlOf(b));
   }
   const providerMinutes = new Map<string, number>();
   for (const p of keys.providerMinutes) {
