@@ -16,6 +16,7 @@ import { db, tableName } from '../src/store/db.ts';
 import { key } from '../src/store/table.ts';
 import type { TokenAction } from '../src/domain/tokens.ts';
 import type { TokenRecord } from '../src/store/types.ts';
+import { canonicalJson } from './support/canonical-json.ts';
 
 export { TEST_PEPPER };
 
@@ -169,7 +170,7 @@ export async function snapshot(accountId: string, tokenHashes: string[] = []): P
     const out = await db().send(new GetCommand({ TableName: tableName(), Key: key.token(h), ConsistentRead: true }));
     items.push(out.Item ?? { missing: h });
   }
-  return JSON.stringify(items);
+  return canonicalJson(items);
 }
 
 export async function readToken(tokenHash: string): Promise<TokenRecord | undefined> {

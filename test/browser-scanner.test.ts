@@ -22,6 +22,7 @@ import { startLocalRuntime, type LocalRuntime } from '../local/runtime.ts';
 import { CORE_SOURCE } from '../events/core.ts';
 import { localDocClient } from './support/local-doc.ts';
 import { launchBrowser, type Browser } from './support/browser.ts';
+import { canonicalJson } from './support/canonical-json.ts';
 
 let rt: LocalRuntime;
 let browser: Browser;
@@ -168,7 +169,7 @@ describe('"opened": the page shown in Chromium', () => {
     expect(alerts[0]!.openedAt).toBeUndefined();
     // The delivery function moves the alert's deliveries (SENT -> DELIVERED) on its own: left out.
     const comparable = (list: Record<string, unknown>[], drop: string[]) =>
-      JSON.stringify(list.map((i) => (String(i.sk).startsWith('ALERT#') ? Object.fromEntries(Object.entries(i).filter(([k]) => !drop.includes(k))) : i)));
+      canonicalJson(list.map((i) => (String(i.sk).startsWith('ALERT#') ? Object.fromEntries(Object.entries(i).filter(([k]) => !drop.includes(k))) : i)));
     const before = comparable(await items(), ['deliveries']);
 
     // What a scanner or a chat preview does (GET, no script): nothing recorded.

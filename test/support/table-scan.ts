@@ -6,6 +6,7 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from '../../src/store/db.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 export async function scanTable(): Promise<{ items: Record<string, unknown>[]; text: string }> {
   const items: Record<string, unknown>[] = [];
@@ -17,12 +18,12 @@ export async function scanTable(): Promise<{ items: Record<string, unknown>[]; t
   } while (start);
   const keyOf = (i: Record<string, unknown>) => `${String(i.pk)}\u0000${String(i.sk)}`;
   items.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
-  return { items, text: JSON.stringify(items, (_k, v: unknown) => (v instanceof Set ? [...(v as Set<unknown>)].sort() : v)) };
+  return { items, text: canonicalJson(items) };
 }
 
 /** The keys of the items that differ between two scans (added, removed or changed). */
 export function changedKeys(before: Record<string, unknown>[], after: Record<string, unknown>[]): string[] {
-  const index = (items: Record<string, unknown>[]) => new Map(items.map((i) => [`${String(i.pk)} ${String(i.sk)}`, JSON.stringify(i)]));
+  const index = (items: Record<string, unknown>[]) => new Map(items.map((i) => [`${String(i.pk)} ${String(i.sk)}`, canonicalJson(i)]));
   const a = index(before);
   const b = index(after);
   const keys = new Set([...a.keys(), ...b.keys()]);
