@@ -52,7 +52,7 @@ function sendEmail(to: string, hangUp: boolean): Promise<number | 'hung-up'> {
   });
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
