@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand, CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { freePort } from './free-port.ts';
+import { ChildExitedError, startOnFreePort } from './free-port.ts';
 import { createTableInput, TTL_ATTRIBUTE } from '../src/store/table.ts';
 
 export interface DynamoDbLocal {
@@ -21,7 +21,10 @@ function jarDir(): string {
 }
 
 export async function startDynamoDbLocal(opts: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
-  const port = opts.port ?? (await freePort());
+  return startOnFreePort(opts.port, (port) => startOn(port, opts.timeoutMs ?? 90_000));
+}
+
+async function startOn(port: number, timeoutMs: number): Promise<DynamoDbLocal> {
   const dir = jarDir();
   const javaArgs = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-Xmx1g', '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-port', String(port)];
   // A small shell guardian owns the JVM: it stops it when asked (TERM/INT) and also when this
@@ -35,9 +38,12 @@ export async function startDynamoDbLocal(opts: { port?: number; timeoutMs?: numb
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localDynamoClient(endpoint);
-  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output}`);
+    if (child.exitCode !== null) {
+      process.removeListener('exit', killOnExit);
+      throw new ChildExitedError(`DynamoDB Local exited (${child.exitCode}): ${output}`);
+    }
     try {
       await client.send(new ListTablesCommand({}));
       break;

@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { httpRoutes as defaultHttpRoutes, type HttpRoute } from '../src/routing.ts';
 import { CORE_SOURCE, EventBridgeEnvelope } from '../events/core.ts';
@@ -328,6 +328,8 @@ export interface LocalHttpServerOptions {
   links?: readonly { title: string; href: string }[];
   port?: number;
   host?: string;
+  /** A port held open for this server (reservePort): listened on instead of `port`/`host`. */
+  handle?: NetServer;
   /** One-line notes (handler errors, by name only). */
   log?: (line: string) => void;
 }
@@ -517,7 +519,7 @@ export function startLocalHttpServer(opts: LocalHttpServerOptions): Promise<Loca
     server.once('error', (e: NodeJS.ErrnoException) => {
       reject(e.code === 'EADDRINUSE' ? new Error(`port ${opts.port} is in use (set LOCAL_API_PORT to another port)`) : e);
     });
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+    const listening = () => {
       const port = (server.address() as AddressInfo).port;
       resolve({
         url: `http://localhost:${port}`,
@@ -529,7 +531,10 @@ export function startLocalHttpServer(opts: LocalHttpServerOptions): Promise<Loca
             server.closeAllConnections();
           }),
       });
-    });
+    };
+    // A reserved port is taken over without ever being let go (local/free-port.ts).
+    if (opts.handle) server.listen(opts.handle, listening);
+    else server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', listening);
   });
 }
 

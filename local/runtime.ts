@@ -22,7 +22,7 @@ import { deadLetterPages, startLocalDeadLetterQueues } from './dead-letter-queue
 import { startLocalHttpServer, htmlPage, jsonResponse, escapeHtml, sessionCookie, type LocalPage, type Operator } from './http-server.ts';
 import { createInvoker, loadHandlers, REPO_ROOT, type LambdaHandler, type LoadedHandlers } from './handlers.ts';
 import { demoCustomerEvents } from './demo-data.ts';
-import { freePort } from './free-port.ts';
+import { reservePort } from './free-port.ts';
 import { schedules as defaultSchedules, type FunctionName, type Schedule } from '../src/routing.ts';
 import { resetRuntimeConfig } from '../src/config.ts';
 import { setAwsClients } from '../src/adapters/clients.ts';
@@ -165,7 +165,12 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   };
 
   try {
-    const apiPort = opts.apiPort || (await freePort());
+    // The API's port goes into the functions' configuration (ACTION_BASE_URL) before its server can
+    // start, so it is held open until then (local/free-port.ts).
+    const reserved = opts.apiPort ? undefined : await reservePort();
+    let reservedTaken = false;
+    if (reserved) cleanup.push(async () => (reservedTaken ? undefined : reserved.release()));
+    const apiPort = opts.apiPort || reserved!.port;
     const tableName = opts.tableName ?? 'alerting-local';
     const apiKey = opts.apiKey ?? `local-${secret(18)}`;
     const tokenPepper = opts.tokenPepper ?? secret(32);
@@ -284,9 +289,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
         { title: 'Mailbox (local SES v2)', href: peers.mailboxUrl },
         { title: 'SMS outbox', href: peers.smsOutboxUrl },
       ],
-      port: apiPort,
+      ...(reserved ? { handle: reserved.handle } : { port: apiPort }),
       log,
     });
+    reservedTaken = true;
     cleanup.push(() => http.close());
 
     const scheduleList = opts.schedules === false ? [] : opts.schedules === true || opts.schedules === undefined ? defaultSchedules : opts.schedules;

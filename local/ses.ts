@@ -16,7 +16,7 @@ import { createServer, request, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { freePort, listenLocal } from './free-port.ts';
+import { ChildExitedError, listenLocal, startOnFreePort } from './free-port.ts';
 import { FaultQueue, readBody, send, type Fault } from './faults.ts';
 
 export interface LocalEmail {
@@ -89,7 +89,7 @@ async function startChild(port: number): Promise<ChildProcess> {
   // Generous: on a loaded 2-core machine a Node child can take tens of seconds to listen.
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`aws-ses-v2-local exited (${child.exitCode}): ${output}`);
+    if (child.exitCode !== null) throw new ChildExitedError(`aws-ses-v2-local exited (${child.exitCode}): ${output}`);
     try {
       const r = await fetch(`http://127.0.0.1:${port}/health-check`);
       if (r.ok) return child;
@@ -112,8 +112,7 @@ function faultResponse(fault: Fault): { status: number; type: string; message: s
 }
 
 export async function startLocalSes(opts: { port?: number } = {}): Promise<LocalSes> {
-  const childPort = await freePort();
-  const child = await startChild(childPort);
+  const { port: childPort, child } = await startOnFreePort(undefined, async (port) => ({ port, child: await startChild(port) }));
   const killChild = () => child.kill('SIGKILL');
   process.once('exit', killChild);
   const upstream = `http://127.0.0.1:${childPort}`;
