@@ -520,6 +520,8 @@ export function startLocalHttpServer(opts: LocalHttpServerOptions): Promise<Loca
       reject(e.code === 'EADDRINUSE' ? new Error(`port ${opts.port} is in use (set LOCAL_API_PORT to another port)`) : e);
     });
     const listening = () => {
+      // A reserved port's socket was unreferenced while it waited; this server keeps the process up.
+      if (opts.handle) server.ref();
       const port = (server.address() as AddressInfo).port;
       resolve({
         url: `http://localhost:${port}`,

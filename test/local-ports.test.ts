@@ -6,6 +6,8 @@
  * that could not bind its port starts again on another.
  */
 import { afterEach, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { ChildExitedError, listenLocal, reservePort, startOnFreePort } from '../local/free-port.ts';
@@ -86,4 +88,19 @@ it('a child that exits while starting is started again on another port; other fa
     }),
   ).rejects.toBeInstanceOf(ChildExitedError);
   expect(attempts).toBe(3);
+});
+
+it("the runtime's HTTP server on a reserved port keeps its process running, as on a port of its own", async () => {
+  // The reserved socket waits unreferenced (it must not hold a process up by itself); the server
+  // that takes it over must hold the process up again, or a runtime would exit under its users.
+  const url = (f: string) => new URL(f, import.meta.url).href;
+  const code = `
+    const { reservePort } = await import(${JSON.stringify(url('../local/free-port.ts'))});
+    const { startLocalHttpServer } = await import(${JSON.stringify(url('../local/http-server.ts'))});
+    const reserved = await reservePort();
+    const http = await startLocalHttpServer({ invoke: async () => null, apiKey: 'k', sessionSecret: 's'.repeat(32), handle: reserved.handle });
+    setTimeout(() => { console.log('still up on the reserved port: ' + (http.port === reserved.port)); void http.close(); }, 300).unref();
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { timeout: 60_000 });
+  expect(stdout).toContain('still up on the reserved port: true');
 });
