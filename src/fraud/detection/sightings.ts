@@ -159,11 +159,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Buckets this instance has seen at their cap (read back full, or refusing entries): cap and
  * bucket id -> the bucket's expiry (epoch seconds). A full bucket stays full for its life
- * (entries are only ever added), so
- * later batches leave it out of their transaction from the start instead of having a transaction
- * cancelled on it and sent again: under a flood from one address, that is one transaction per
- * batch instead of two, and no more writes against the largest item of the table. At most one
- * entry per FRAUD_BUCKET_CAP entries stored; expired ones are dropped.
+ * (entries are only ever added), so later batches leave it out of their transaction from the
+ * start instead of having a transaction cancelled on it and sent again: under a flood from one
+ * address, that is one transaction per batch instead of two, and no more writes against the
+ * largest item of the table. At most one entry per FRAUD_BUCKET_CAP entries stored; expired ones
+ * are dropped.
  */
 const knownFull = new Map<string, number>();
 const fullKey = (id: string) => `${fraudConfig().FRAUD_BUCKET_CAP}\u0000${id}`;
@@ -181,7 +181,7 @@ function knownFullOf(events: readonly EventWrites[]): Set<string> {
   if (knownFull.size === 0) return out;
   for (const e of events) {
     for (const { bucket } of e.entries) {
-      const id = keyString(bucketItemKey(bucket));
+      const id = bucketId(bucket);
       if (knownFull.has(fullKey(id))) out.add(id);
     }
   }
