@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { startLocalSes, type LocalSes, type SesSendEventRecord } from '../local/ses.ts';
+import { until } from './support/until.ts';
 
 let ses: LocalSes;
 let heard: SesSendEventRecord[] = [];
@@ -52,17 +53,10 @@ function sendEmail(to: string, hangUp: boolean): Promise<number | 'hung-up'> {
   });
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 it('publishes one Send event, with the tags, for a message the caller read the answer of', async () => {
   expect(await sendEmail('a@example.com', false)).toBe(200);
-  await until('its Send event', () => heard.length > 0);
+  await until('its Send event', () => (heard.length > 0 ? true : undefined));
   await new Promise((r) => setTimeout(r, 200));
   expect(heard).toHaveLength(1);
   expect(heard[0]!.mail.destination).toEqual(['a@example.com']);
@@ -73,10 +67,10 @@ it('publishes the Send event of a message it accepted after the caller hung up, 
   const to = [...Array(5).keys()].map((i) => `gone-${i}@example.com`);
   for (const t of to) expect(await sendEmail(t, true)).toBe('hung-up');
   // The provider took them: they are in the mailbox...
-  await until('every message in the mailbox', async () => (await ses.emails()).length === to.length);
+  await until('every message in the mailbox', async () => ((await ses.emails()).length === to.length ? true : undefined));
   const accepted = new Set((await ses.emails()).map((m) => m.messageId));
   // ...so each has its Send event, exactly one.
-  await until('a Send event per message', () => heard.length >= to.length);
+  await until('a Send event per message', () => (heard.length >= to.length ? true : undefined));
   await new Promise((r) => setTimeout(r, 200));
   expect(heard.map((e) => e.mail.messageId).sort()).toEqual([...accepted].sort());
 });

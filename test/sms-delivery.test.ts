@@ -10,6 +10,7 @@ import { demoCustomers, impostorLinksWallet, type DemoCustomer } from '../local/
 import { alertIdFor } from '../src/domain/alert-decision.ts';
 import { findAlert } from '../src/store/alerts.ts';
 import type { SmsEventType } from '../events/aws-notifications.ts';
+import { until } from './support/until.ts';
 
 let rt: LocalRuntime;
 
@@ -21,15 +22,6 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Publishes a new LinkCreated for the customer; resolves with the alert id once its SMS is in the outbox. */
 async function alertCustomer(c: DemoCustomer, outcome?: readonly SmsEventType[]) {
